@@ -1,1 +1,21 @@
-fn main() {}
+//! The `tollgate` command: parses flags, resolves them into settings, calls the libraries and maps
+//! the outcome to an exit code — 0 pass, 1 a policy failure, 2 bad input or usage.
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(code) => code,
+        Err(cli::Failure::Usage(msg)) => {
+            let _ = writeln!(std::io::stderr(), "error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(cli::Failure::BrokenPipe) => ExitCode::SUCCESS,
+    }
+}

@@ -1,0 +1,594 @@
+//! Parallel evaluation: stacks × resources × bundles, on rayon.
+//!
+//! Three phases. First each stack is prepared in parallel: its cost estimate, the values Rego sees
+//! and the entities Cedar sees, built once. Then every work item — one resource, or one stack for
+//! its stack-level rules — is evaluated in parallel against the Rego rules for its type and asked
+//! of Cedar; estate-level rules run once over all stacks. Last, findings are sorted, so the
+//! output never depends on thread timing. A rule that fails on one item becomes an error finding
+//! for that item (failing closed) and the run goes on.
+
+use std::collections::BTreeMap;
+
+use cedar_policy::Entities;
+use rayon::prelude::*;
+use regorus::Value;
+
+use crate::cost::{self, StackCost};
+use crate::finding::{
+    Enforcement, EngineKind, Finding, Outcome, PolicyMeta, Scope, Severity, Subject,
+};
+use crate::model::{Estate, Resource, Stack};
+use crate::policy::cedar::{Action, CedarAnswer, ResourceFacts, StackFacts};
+use crate::policy::{PolicyBundle, Principal};
+use crate::registry::Registry;
+
+/// What to ask Cedar, and as whom.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub principal: Principal,
+    pub action: Action,
+}
+
+/// Everything the evaluation found, sorted.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    /// Each stack's cost estimate, in estate order.
+    pub costs: Vec<StackCost>,
+    /// `stack/resource` of resources no Rego rule applied to (Cedar still asked about them).
+    pub not_evaluated: Vec<String>,
+    /// How many rule evaluations ran (Rego rule × item, plus Cedar requests).
+    pub evaluations: usize,
+}
+
+/// A stack with what every engine needs, built once.
+struct Prepared<'a> {
+    stack: &'a Stack,
+    file: String,
+    cost: StackCost,
+    /// `input.stack` for Rego.
+    meta: Value,
+    /// `input.resource` for Rego, per resource.
+    docs: Vec<Value>,
+    entities: Result<Entities, String>,
+}
+
+const COST_META_ID: &str = "TG-COST-000";
+
+fn cost_meta(file: &str) -> PolicyMeta {
+    PolicyMeta {
+        id: COST_META_ID.into(),
+        title: "Monthly cost could not be estimated".into(),
+        family: "budget".into(),
+        severity: Severity::Medium,
+        enforcement: Enforcement::HardMandatory,
+        remediation: "Set the attribute the price depends on, add the price to the catalogue in policies/data/, or give the resource's usage.".into(),
+        description: "A resource whose cost cannot be estimated would let a budget check pass by omission.".into(),
+        engine: EngineKind::Tollgate,
+        file: file.into(),
+    }
+}
+
+/// Evaluates every stack of `estate` against `bundle`.
+pub fn evaluate(
+    estate: &Estate,
+    bundle: &PolicyBundle,
+    registry: &Registry,
+    options: &EvalOptions,
+) -> Evaluation {
+    let prepared: Vec<Prepared<'_>> = estate
+        .stacks
+        .par_iter()
+        .map(|s| prepare(s, bundle, registry, options))
+        .collect();
+
+    // Work items: every resource, and every stack once for its stack-level rules.
+    let items: Vec<(usize, Option<usize>)> = prepared
+        .iter()
+        .enumerate()
+        .flat_map(|(si, p)| {
+            std::iter::once((si, None))
+                .chain((0..p.stack.resources.len()).map(move |ri| (si, Some(ri))))
+        })
+        .collect();
+    let per_item: Vec<(Vec<Finding>, usize, bool)> = items
+        .par_iter()
+        .with_min_len(64)
+        .map(|&(si, ri)| match ri {
+            Some(ri) => eval_resource(&prepared[si], ri, bundle, registry, options),
+            None => eval_stack(&prepared[si], bundle, options),
+        })
+        .collect();
+
+    let mut out = Evaluation::default();
+    for (&(si, ri), (findings, n, had_rules)) in items.iter().zip(per_item) {
+        out.findings.extend(findings);
+        out.evaluations += n;
+        if let (Some(ri), false) = (ri, had_rules) {
+            let p = &prepared[si];
+            out.not_evaluated
+                .push(format!("{}/{}", p.stack.id, p.stack.resources[ri].id));
+        }
+    }
+    let (estate_findings, n) = eval_estate(&prepared, bundle);
+    out.findings.extend(estate_findings);
+    out.evaluations += n;
+    out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out.not_evaluated.sort();
+    out.costs = prepared.into_iter().map(|p| p.cost).collect();
+    out
+}
+
+fn prepare<'a>(
+    stack: &'a Stack,
+    bundle: &PolicyBundle,
+    registry: &Registry,
+    options: &EvalOptions,
+) -> Prepared<'a> {
+    let cost = match bundle.prices.get(&stack.region) {
+        Some(prices) => cost::estimate_stack(stack, registry, prices),
+        None => StackCost {
+            monthly_usd: 0.0,
+            resources: vec![],
+            errors: stack
+                .resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    registry
+                        .get(&r.type_name)
+                        .is_some_and(|t| !t.cost.is_empty())
+                })
+                .map(|(i, _)| {
+                    (
+                        i,
+                        format!(
+                            "no price catalogue for region `{}` in {}/data",
+                            stack.region,
+                            bundle.dir.display()
+                        ),
+                    )
+                })
+                .collect(),
+        },
+    };
+    let cost_usd = (cost.monthly_usd * 100.0).round() / 100.0;
+    let mut meta = BTreeMap::new();
+    let mut put = |k: &str, v: Value| {
+        meta.insert(Value::from(k), v);
+    };
+    put("id", Value::from(stack.id.as_str()));
+    put("repository", Value::from(stack.repository.as_str()));
+    put("environment", Value::from(stack.environment.as_str()));
+    put("region", Value::from(stack.region.as_str()));
+    put("account", Value::from(stack.account.as_str()));
+    put("owner", Value::from(stack.owner.as_str()));
+    put(
+        "depends_on",
+        Value::from(
+            stack
+                .depends_on
+                .iter()
+                .map(|d| Value::from(d.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    put(
+        "budget",
+        match &stack.budget {
+            Some(b) => {
+                let mut m = BTreeMap::new();
+                m.insert(
+                    Value::from("monthly_limit_usd"),
+                    Value::from(b.monthly_limit_usd),
+                );
+                m.insert(
+                    Value::from("alert_thresholds_pct"),
+                    Value::from(
+                        b.alert_thresholds_pct
+                            .iter()
+                            .map(|t| Value::from(*t))
+                            .collect::<Vec<_>>(),
+                    ),
+                );
+                Value::from(m)
+            }
+            None => Value::Null,
+        },
+    );
+    put("estimated_monthly_cost_usd", Value::from(cost_usd));
+    put("cost_complete", Value::from(cost.errors.is_empty()));
+    put("resource_count", Value::from(stack.resources.len() as u64));
+    let meta = Value::from(meta);
+
+    let docs = stack
+        .resources
+        .iter()
+        .map(|r| resource_doc(r, registry.get(&r.type_name).is_some_and(|t| t.taggable)))
+        .collect();
+    let facts = stack_facts(stack, &cost);
+    let resources: Vec<ResourceFacts<'_>> = stack.resources.iter().map(resource_facts).collect();
+    let entities = bundle
+        .cedar
+        .stack_entities(&options.principal, &facts, &resources, registry);
+    Prepared {
+        stack,
+        file: stack.source.file.display().to_string(),
+        cost,
+        meta,
+        docs,
+        entities,
+    }
+}
+
+/// The resource as Rego sees it in `input.resource`.
+pub fn resource_doc(r: &Resource, taggable: bool) -> Value {
+    let mut m = BTreeMap::new();
+    m.insert(Value::from("id"), Value::from(r.id.as_str()));
+    m.insert(Value::from("type"), Value::from(r.type_name.as_str()));
+    m.insert(Value::from("taggable"), Value::from(taggable));
+    m.insert(Value::from("properties"), r.properties.clone());
+    let tags: BTreeMap<Value, Value> = r
+        .tags
+        .iter()
+        .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
+        .collect();
+    m.insert(Value::from("tags"), Value::from(tags));
+    m.insert(
+        Value::from("depends_on"),
+        Value::from(
+            r.depends_on
+                .iter()
+                .map(|d| Value::from(d.as_str()))
+                .collect::<Vec<_>>(),
+        ),
+    );
+    m.insert(Value::from("usage"), r.usage.clone());
+    Value::from(m)
+}
+
+fn stack_facts<'a>(stack: &'a Stack, cost: &StackCost) -> StackFacts<'a> {
+    StackFacts {
+        id: &stack.id,
+        repository: &stack.repository,
+        environment: &stack.environment,
+        region: &stack.region,
+        account: &stack.account,
+        owner: &stack.owner,
+        monthly_limit_usd: stack.budget.as_ref().map(|b| b.monthly_limit_usd),
+        alert_thresholds: stack
+            .budget
+            .as_ref()
+            .map(|b| b.alert_thresholds_pct.as_slice())
+            .unwrap_or_default(),
+        estimated_monthly_cost_usd: cost.monthly_usd,
+        cost_complete: cost.errors.is_empty(),
+    }
+}
+
+fn resource_facts(r: &Resource) -> ResourceFacts<'_> {
+    ResourceFacts {
+        id: &r.id,
+        type_name: &r.type_name,
+        properties: &r.properties,
+        tags: &r.tags,
+    }
+}
+
+fn object(pairs: [(&str, Value); 2]) -> Value {
+    Value::from(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect::<BTreeMap<_, _>>(),
+    )
+}
+
+fn eval_resource(
+    p: &Prepared<'_>,
+    ri: usize,
+    bundle: &PolicyBundle,
+    registry: &Registry,
+    options: &EvalOptions,
+) -> (Vec<Finding>, usize, bool) {
+    let r = &p.stack.resources[ri];
+    let at = Subject {
+        stack: &p.stack.id,
+        resource: Some(&r.id),
+        resource_type: Some(&r.type_name),
+        file: &p.file,
+        line: Some(r.position.line),
+    };
+    let mut findings = Vec::new();
+    let mut n = 0;
+    let mut had_rules = false;
+    for rule in bundle.rego.rules_for_type(&r.type_name) {
+        had_rules = true;
+        n += 1;
+        let input = object([("resource", p.docs[ri].clone()), ("stack", p.meta.clone())]);
+        let meta = &bundle.rego.rules()[rule].meta;
+        rego_findings(
+            bundle.rego.eval(rule, input),
+            meta,
+            &at,
+            Scope::Resource,
+            p,
+            &mut findings,
+        );
+    }
+    let taggable = registry.get(&r.type_name).is_some_and(|t| t.taggable);
+    n += 1;
+    match &p.entities {
+        Ok(entities) => {
+            let facts = resource_facts(r);
+            let answers = bundle.cedar.ask(
+                &options.principal,
+                options.action,
+                &p.stack.id,
+                Some((&facts, taggable)),
+                entities,
+            );
+            cedar_findings(answers, &at, &mut findings);
+        }
+        Err(e) => cedar_findings(
+            vec![CedarAnswer::Error {
+                meta: cedar_error_meta(),
+                message: format!("building Cedar entities: {e}"),
+            }],
+            &at,
+            &mut findings,
+        ),
+    }
+    (findings, n, had_rules)
+}
+
+fn cedar_error_meta() -> crate::finding::MetaRef {
+    std::sync::Arc::new(PolicyMeta {
+        id: "TG-CEDAR-ERROR".into(),
+        title: "Cedar evaluation error".into(),
+        family: "access".into(),
+        severity: Severity::High,
+        enforcement: Enforcement::HardMandatory,
+        remediation: "Fix the input so Cedar can evaluate it.".into(),
+        description: String::new(),
+        engine: EngineKind::Cedar,
+        file: String::new(),
+    })
+}
+
+fn eval_stack(
+    p: &Prepared<'_>,
+    bundle: &PolicyBundle,
+    options: &EvalOptions,
+) -> (Vec<Finding>, usize, bool) {
+    let at = Subject {
+        stack: &p.stack.id,
+        resource: None,
+        resource_type: None,
+        file: &p.file,
+        line: Some(p.stack.source.position.line),
+    };
+    let mut findings = Vec::new();
+    let mut n = 0;
+    let mut rules = bundle.rego.rules_at(Scope::Stack).peekable();
+    if rules.peek().is_some() {
+        let input = object([
+            ("stack", p.meta.clone()),
+            ("resources", Value::from(p.docs.clone())),
+        ]);
+        for rule in rules {
+            n += 1;
+            let meta = &bundle.rego.rules()[rule].meta;
+            rego_findings(
+                bundle.rego.eval(rule, input.clone()),
+                meta,
+                &at,
+                Scope::Stack,
+                p,
+                &mut findings,
+            );
+        }
+    }
+    n += 1;
+    if let Ok(entities) = &p.entities {
+        let answers = bundle.cedar.ask(
+            &options.principal,
+            options.action,
+            &p.stack.id,
+            None,
+            entities,
+        );
+        cedar_findings(answers, &at, &mut findings);
+    }
+    let meta = cost_meta(&bundle.dir.display().to_string());
+    for (ri, why) in &p.cost.errors {
+        let r = &p.stack.resources[*ri];
+        let at = Subject {
+            resource: Some(&r.id),
+            resource_type: Some(&r.type_name),
+            line: Some(r.position.line),
+            ..at
+        };
+        findings.push(Finding::new(&meta, &at, Outcome::Error, why.clone()));
+    }
+    (findings, n, true)
+}
+
+fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding>, usize) {
+    let rules: Vec<usize> = bundle.rego.rules_at(Scope::Estate).collect();
+    if rules.is_empty() || prepared.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let stacks: Vec<Value> = prepared
+        .iter()
+        .map(|p| {
+            object([
+                ("stack", p.meta.clone()),
+                ("resources", Value::from(p.docs.clone())),
+            ])
+        })
+        .collect();
+    let mut m = BTreeMap::new();
+    m.insert(Value::from("stacks"), Value::from(stacks));
+    let input = Value::from(m);
+    let per_rule: Vec<Vec<Finding>> = rules
+        .par_iter()
+        .map(|&rule| {
+            let meta = &bundle.rego.rules()[rule].meta;
+            let mut findings = Vec::new();
+            match bundle.rego.eval(rule, input.clone()) {
+                Ok(v) => {
+                    for item in deny_items(&v) {
+                        let (msg, stack, resource) = match item {
+                            Ok(d) => d,
+                            Err(e) => {
+                                findings.push(estate_finding(
+                                    meta,
+                                    prepared,
+                                    None,
+                                    None,
+                                    Outcome::Error,
+                                    e,
+                                ));
+                                continue;
+                            }
+                        };
+                        findings.push(estate_finding(
+                            meta,
+                            prepared,
+                            stack.as_deref(),
+                            resource.as_deref(),
+                            Outcome::Violation,
+                            msg,
+                        ));
+                    }
+                }
+                Err(e) => findings.push(estate_finding(
+                    meta,
+                    prepared,
+                    None,
+                    None,
+                    Outcome::Error,
+                    format!("policy evaluation failed: {e}"),
+                )),
+            }
+            findings
+        })
+        .collect();
+    (per_rule.into_iter().flatten().collect(), rules.len())
+}
+
+fn estate_finding(
+    meta: &PolicyMeta,
+    prepared: &[Prepared<'_>],
+    stack: Option<&str>,
+    resource: Option<&str>,
+    outcome: Outcome,
+    message: String,
+) -> Finding {
+    // A finding about no particular stack is filed under the first stack in the estate.
+    let p = stack
+        .and_then(|s| prepared.iter().find(|p| p.stack.id == s))
+        .unwrap_or(&prepared[0]);
+    let r = resource.and_then(|id| p.stack.resources.iter().find(|r| r.id == id));
+    let at = Subject {
+        stack: &p.stack.id,
+        resource: r.map(|r| r.id.as_str()),
+        resource_type: r.map(|r| r.type_name.as_str()),
+        file: &p.file,
+        line: Some(r.map_or(p.stack.source.position.line, |r| r.position.line)),
+    };
+    Finding::new(meta, &at, outcome, message)
+}
+
+/// Items of a `deny` set: `(message, stack, resource)`, or an error for a malformed item.
+type DenyItem = Result<(String, Option<String>, Option<String>), String>;
+
+fn deny_items(v: &Value) -> Vec<DenyItem> {
+    let items: Vec<&Value> = match v {
+        Value::Undefined => return Vec::new(),
+        Value::Set(s) => s.iter().collect(),
+        Value::Array(a) => a.iter().collect(),
+        other => {
+            return vec![Err(format!(
+                "`deny` must be a set of messages, got {}",
+                crate::registry::kind(other)
+            ))];
+        }
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::String(s) => Ok((s.to_string(), None, None)),
+            Value::Object(_) => {
+                let text = |k: &str| match &item[k] {
+                    Value::String(s) => Some(s.to_string()),
+                    _ => None,
+                };
+                match text("msg") {
+                    Some(msg) => Ok((msg, text("stack"), text("resource"))),
+                    None => Err("a `deny` object needs a string `msg`".to_owned()),
+                }
+            }
+            other => Err(format!(
+                "a `deny` item must be a string or an object with `msg`, got {}",
+                crate::registry::kind(other)
+            )),
+        })
+        .collect()
+}
+
+fn rego_findings(
+    result: Result<Value, String>,
+    meta: &PolicyMeta,
+    at: &Subject<'_>,
+    scope: Scope,
+    p: &Prepared<'_>,
+    out: &mut Vec<Finding>,
+) {
+    match result {
+        Err(e) => out.push(Finding::new(
+            meta,
+            at,
+            Outcome::Error,
+            format!("policy evaluation failed: {e}"),
+        )),
+        Ok(v) => {
+            for item in deny_items(&v) {
+                match item {
+                    Err(e) => out.push(Finding::new(meta, at, Outcome::Error, e)),
+                    Ok((msg, _, resource)) => {
+                        // A stack rule may point at one of the stack's resources.
+                        let r = match (scope, resource) {
+                            (Scope::Stack, Some(id)) => {
+                                p.stack.resources.iter().find(|r| r.id == id)
+                            }
+                            _ => None,
+                        };
+                        let at = match r {
+                            Some(r) => Subject {
+                                resource: Some(&r.id),
+                                resource_type: Some(&r.type_name),
+                                line: Some(r.position.line),
+                                ..*at
+                            },
+                            None => *at,
+                        };
+                        out.push(Finding::new(meta, &at, Outcome::Violation, msg));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn cedar_findings(answers: Vec<CedarAnswer>, at: &Subject<'_>, out: &mut Vec<Finding>) {
+    for a in answers {
+        let (meta, outcome, message) = match a {
+            CedarAnswer::Forbidden { meta, message } => (meta, Outcome::Violation, message),
+            CedarAnswer::NotPermitted { meta, message } => (meta, Outcome::Violation, message),
+            CedarAnswer::Error { meta, message } => (meta, Outcome::Error, message),
+        };
+        out.push(Finding::new(&meta, at, outcome, message));
+    }
+}

@@ -1,0 +1,376 @@
+//! Strict JSON reading.
+//!
+//! Every document Tollgate reads goes through here. `serde_json::Value` keeps the last of two
+//! equal keys silently, so `{"storage_encrypted": false, "storage_encrypted": true}` would pass as
+//! encrypted; the visitor below builds the policy engine's value type directly (no second
+//! conversion) and rejects a repeated key instead. Sizes are capped before a file is read whole,
+//! a byte-order mark is refused with a clear word, and positions are turned into line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use regorus::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// Largest input file Tollgate reads, in bytes. Checked against the file's size before reading.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A line and column, both counted from 1 (columns in characters of the line's bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for LineCol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Why a file could not be read as text.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("file too large: limit {limit} bytes, got {actual} bytes")]
+    TooLarge { limit: u64, actual: u64 },
+    #[error("not valid UTF-8 (at byte {offset})")]
+    NotUtf8 { offset: usize },
+    #[error("starts with a byte-order mark; save the file as UTF-8 without BOM")]
+    ByteOrderMark,
+}
+
+/// Reads a whole text file after checking its size against `limit`.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let actual = std::fs::metadata(path)?.len();
+    if actual > limit {
+        return Err(ReadError::TooLarge { limit, actual });
+    }
+    let bytes = std::fs::read(path)?;
+    // The file may have grown between the two calls.
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            limit,
+            actual: bytes.len() as u64,
+        });
+    }
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(ReadError::ByteOrderMark);
+    }
+    String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+/// The line and column of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> LineCol {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    LineCol {
+        line,
+        column: offset - line_start + 1,
+    }
+}
+
+/// Counts newlines incrementally, for positions that arrive in increasing order.
+#[derive(Debug)]
+pub struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// Position of `offset`; falls back to a full scan when offsets go backwards.
+    pub fn at(&mut self, offset: usize) -> LineCol {
+        if offset < self.offset {
+            return line_col(self.text, offset);
+        }
+        let bytes = self.text.as_bytes();
+        for (i, &b) in bytes[self.offset..offset.min(bytes.len())]
+            .iter()
+            .enumerate()
+        {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = offset.min(bytes.len());
+        LineCol {
+            line: self.line,
+            column: offset - self.line_start + 1,
+        }
+    }
+
+    /// Byte offset of a slice borrowed from this counter's text.
+    pub fn offset_of(&self, slice: &str) -> usize {
+        (slice.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize)
+    }
+}
+
+/// A `DeserializeSeed` that builds a [`regorus::Value`] and rejects repeated keys.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+}
+
+/// A field type for derived structs: a strictly parsed value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Strict(pub Value);
+
+impl Default for Strict {
+    fn default() -> Self {
+        Strict(Value::Undefined)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        StrictValue.deserialize(deserializer).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        if v.is_finite() {
+            Ok(Value::from(v))
+        } else {
+            Err(E::custom("number out of range"))
+        }
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(StrictValue)? {
+            items.push(item);
+        }
+        Ok(Value::from(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = BTreeMap::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let value = map.next_value_seed(StrictValue)?;
+            if entries.insert(Value::from(key.as_ref()), value).is_some() {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key `{key}` in one object (JSON parsers would silently keep only the last value)"
+                )));
+            }
+        }
+        Ok(Value::from(entries))
+    }
+}
+
+/// Parses `text` strictly into a value; `Err` carries the message and position.
+pub fn parse_strict(text: &str) -> Result<Value, JsonError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = {
+        let mut track = serde_path_to_error::Track::new();
+        let tracked = serde_path_to_error::Deserializer::new(&mut de, &mut track);
+        StrictValue
+            .deserialize(tracked)
+            .map_err(|e| JsonError::from_serde(&e, Some(track.path())))?
+    };
+    de.end().map_err(|e| JsonError::from_serde(&e, None))?;
+    Ok(value)
+}
+
+/// A JSON syntax or shape error with its position and JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub message: String,
+    pub position: Option<LineCol>,
+    pub path: Option<String>,
+}
+
+impl JsonError {
+    pub fn from_serde(e: &serde_json::Error, path: Option<serde_path_to_error::Path>) -> Self {
+        let position = (e.line() > 0).then(|| LineCol {
+            line: e.line(),
+            column: e.column(),
+        });
+        // serde_json appends " at line X column Y" to its messages; the position is kept apart.
+        let mut message = e.to_string();
+        if let Some(cut) = message.rfind(" at line ") {
+            message.truncate(cut);
+        }
+        let path = path.map(|p| json_path(&p.to_string())).filter(|p| p != "$");
+        Self {
+            message,
+            position,
+            path,
+        }
+    }
+
+    /// Moves a position measured inside a slice to the enclosing text.
+    pub fn shift(mut self, base: LineCol) -> Self {
+        if let Some(p) = self.position.as_mut() {
+            if p.line == 1 {
+                p.column += base.column - 1;
+            }
+            p.line += base.line - 1;
+        }
+        self
+    }
+}
+
+/// Turns serde_path_to_error's `a.b[3].c` (or `.` for the root) into `$.a.b[3].c`.
+pub fn json_path(inner: &str) -> String {
+    if inner.is_empty() || inner == "." {
+        "$".to_owned()
+    } else if inner.starts_with('[') {
+        format!("${inner}")
+    } else {
+        format!("$.{inner}")
+    }
+}
+
+/// Returns the deepest bracket nesting in `text` outside string literals and `//` comments.
+/// Used to refuse inputs that would overflow a recursive parser's stack before handing them over.
+pub fn max_nesting(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut max, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_key_is_rejected_with_its_path() {
+        let err = parse_strict(
+            r#"{"properties": {"storage_encrypted": false, "storage_encrypted": true}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("duplicate key `storage_encrypted`"),
+            "{err:?}"
+        );
+        assert_eq!(err.path.as_deref(), Some("$.properties"));
+        assert_eq!(err.position.map(|p| p.line), Some(1));
+    }
+
+    #[test]
+    fn values_keep_their_types() {
+        let v = parse_strict(r#"{"a": [1, 2.5, "x", true, null], "b": {}}"#).unwrap();
+        assert_eq!(v["a"][0], Value::from(1i64));
+        assert_eq!(v["a"][1], Value::from(2.5f64));
+        assert_eq!(v["a"][2], Value::from("x"));
+        assert_eq!(v["a"][3], Value::from(true));
+        assert_eq!(v["a"][4], Value::Null);
+    }
+
+    #[test]
+    fn trailing_garbage_and_truncation_are_errors_with_positions() {
+        let err = parse_strict("{\"a\": 1}\n x").unwrap_err();
+        assert_eq!(err.position, Some(LineCol { line: 2, column: 2 }));
+        let err = parse_strict("{\"a\": [1, 2").unwrap_err();
+        assert!(err.message.contains("EOF"), "{err:?}");
+        assert!(parse_strict("NaN").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse_strict(&text).unwrap_err();
+        assert!(err.message.contains("recursion limit"), "{err:?}");
+    }
+
+    #[test]
+    fn line_counter_matches_full_scan() {
+        let text = "a\nbc\n\ndef\n";
+        let mut counter = LineCounter::new(text);
+        for offset in 0..text.len() {
+            assert_eq!(
+                counter.at(offset),
+                line_col(text, offset),
+                "offset {offset}"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_ignores_strings_and_comments() {
+        assert_eq!(max_nesting(r#"(( "((((" )) // ((((("#), 2);
+        assert_eq!(max_nesting("{[()]}"), 3);
+    }
+}

@@ -1,0 +1,146 @@
+//! The model every engine judges: an estate of stacks, each a list of resources.
+//!
+//! Stack documents, Terraform plans and (later) the live cloud are all resolved into these types,
+//! so one policy serves them all. A resource keeps the place it was read from, for messages and
+//! for SARIF locations.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use regorus::Value;
+
+use crate::json::LineCol;
+
+/// Every stack that was loaded, sorted by id.
+#[derive(Debug, Clone, Default)]
+pub struct Estate {
+    pub stacks: Vec<Stack>,
+}
+
+impl Estate {
+    pub fn resource_count(&self) -> usize {
+        self.stacks.iter().map(|s| s.resources.len()).sum()
+    }
+
+    pub fn stack(&self, id: &str) -> Option<&Stack> {
+        self.stacks
+            .binary_search_by(|s| s.id.as_str().cmp(id))
+            .ok()
+            .map(|i| &self.stacks[i])
+    }
+}
+
+/// A stack's monthly budget cap and the percentages at which its alerts fire.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Budget {
+    pub monthly_limit_usd: i64,
+    pub alert_thresholds_pct: Vec<i64>,
+}
+
+/// One component of the estate: a repository's worth of resources.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub id: String,
+    pub repository: String,
+    pub environment: String,
+    pub region: String,
+    pub account: String,
+    pub owner: String,
+    /// Declared stack dependencies plus those implied by cross-stack references, sorted.
+    pub depends_on: Vec<String>,
+    pub budget: Option<Budget>,
+    pub resources: Vec<Resource>,
+    pub source: Source,
+}
+
+/// Where a stack was read from.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub file: Arc<Path>,
+    pub position: LineCol,
+}
+
+impl Source {
+    pub fn new(file: &Path, position: LineCol) -> Self {
+        Self {
+            file: Arc::from(file),
+            position,
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.file.to_path_buf()
+    }
+}
+
+/// One real object (a bucket with its encryption, a security group with its rules, …).
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: String,
+    pub type_name: String,
+    /// The settings, validated against the type's schema.
+    pub properties: Value,
+    pub tags: BTreeMap<String, String>,
+    /// Declared dependencies plus those implied by same-stack references, sorted.
+    pub depends_on: Vec<String>,
+    /// Usage estimates for the cost model (Infracost style); `Value::Null` when absent.
+    pub usage: Value,
+    /// Where the resource's object starts in its file.
+    pub position: LineCol,
+    /// `${id}` / `${stack.id}` references found in its properties.
+    pub references: Vec<Reference>,
+}
+
+/// A reference from a property value to another resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Reference {
+    /// `None` for the same stack.
+    pub stack: Option<String>,
+    pub resource: String,
+    /// JSON path of the property holding it, below the resource.
+    pub at: String,
+}
+
+impl Reference {
+    /// Parses a whole-string reference: `${id}` or `${stack.id}`.
+    pub fn parse(s: &str, at: impl FnOnce() -> String) -> Option<Reference> {
+        let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+        let (stack, resource) = match inner.split_once('.') {
+            Some((stack, id)) => (Some(stack), id),
+            None => (None, inner),
+        };
+        if !is_identifier(resource) || !stack.is_none_or(is_identifier) {
+            return None;
+        }
+        Some(Reference {
+            stack: stack.map(str::to_owned),
+            resource: resource.to_owned(),
+            at: at(),
+        })
+    }
+}
+
+/// Stack and resource ids: a letter or digit, then letters, digits, `_` or `-`.
+pub fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_parse_whole_strings_only() {
+        let r = Reference::parse("${networking.vpc}", || "x".into()).unwrap();
+        assert_eq!(r.stack.as_deref(), Some("networking"));
+        assert_eq!(r.resource, "vpc");
+        let r = Reference::parse("${events_key}", || "x".into()).unwrap();
+        assert_eq!(r.stack, None);
+        assert!(Reference::parse("arn:${x}", || "x".into()).is_none());
+        assert!(Reference::parse("${a.b.c}", || "x".into()).is_none());
+        assert!(Reference::parse("${}", || "x".into()).is_none());
+    }
+}

@@ -1,0 +1,669 @@
+//! Cedar policies, evaluated with cedar-policy.
+//!
+//! Cedar answers, per change: may this principal (a team, a CI identity) perform this action
+//! (`create`, `update`, `delete`) on this resource, in this context? `forbid` policies are the
+//! guardrails (each carries `@id`, `@title`, `@family`, `@severity`, `@enforcement`,
+//! `@remediation` and optionally `@message`); `permit` policies say who may change what (they need
+//! only `@id`). The schema is generated from the type registry and every policy is validated
+//! against it strictly before use.
+//!
+//! Each resource is an entity of its own type (`Tollgate::aws_s3_bucket::"stack/id"`), a member of
+//! its `Tollgate::Stack`, with its typed properties as attributes and its tags as Cedar tags.
+//! Properties typed `json` or `string_map` have no Cedar type and are left out. The stack itself is
+//! asked about too (resource `Tollgate::Stack::"id"`), for stack-level guardrails such as budgets.
+//! The context is `{stack: Stack, taggable: Bool}`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid, Policy,
+    PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
+};
+use miette::Diagnostic;
+use regorus::Value;
+use serde_json::json;
+
+use super::PolicyError;
+use crate::finding::{EngineKind, MetaRef, PolicyMeta};
+use crate::json::{self, line_col};
+use crate::registry::{PropType, Registry};
+
+/// The namespace of every generated Cedar type.
+pub const NAMESPACE: &str = "Tollgate";
+
+/// Deepest bracket nesting accepted in a Cedar file. Cedar's recursive-descent parser overflows
+/// the stack at a few hundred levels, which aborts the process; no real policy comes close.
+pub const MAX_CEDAR_NESTING: usize = 64;
+
+/// Id of the built-in finding for a change no `permit` policy allows.
+pub const NOT_PERMITTED_ID: &str = "TG-AUTHZ-001";
+
+/// Who is asking: a team or a CI identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal(EntityUid);
+
+impl Principal {
+    /// Parses `ci:NAME`, `team:NAME`, or a Cedar entity uid such as `Tollgate::Team::"security"`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let uid = if let Some(name) = s.strip_prefix("ci:") {
+            uid("CiIdentity", name)
+        } else if let Some(name) = s.strip_prefix("team:") {
+            uid("Team", name)
+        } else {
+            EntityUid::from_str(s).map_err(|e| e.to_string())?
+        };
+        let t = uid.type_name().to_string();
+        if t != format!("{NAMESPACE}::Team") && t != format!("{NAMESPACE}::CiIdentity") {
+            return Err(format!(
+                "principal `{s}` must be `ci:NAME`, `team:NAME` or a {NAMESPACE}::Team / {NAMESPACE}::CiIdentity uid"
+            ));
+        }
+        if uid.id().unescaped().is_empty() {
+            return Err(format!("principal `{s}` has an empty name"));
+        }
+        Ok(Self(uid))
+    }
+
+    pub fn uid(&self) -> &EntityUid {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Principal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A change Cedar is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+
+    fn uid(self) -> EntityUid {
+        uid("Action", self.name())
+    }
+}
+
+fn uid(type_name: &str, id: &str) -> EntityUid {
+    #[allow(clippy::expect_used)]
+    let t = EntityTypeName::from_str(&format!("{NAMESPACE}::{type_name}"))
+        .expect("registry type names are identifiers");
+    EntityUid::from_type_name_and_id(t, EntityId::new(id))
+}
+
+/// Generates the Cedar schema (JSON form) from the type registry.
+pub fn schema_json(registry: &Registry) -> serde_json::Value {
+    let mut entity_types = serde_json::Map::new();
+    entity_types.insert("Team".into(), json!({}));
+    entity_types.insert("CiIdentity".into(), json!({}));
+    entity_types.insert(
+        "Stack".into(),
+        json!({
+            "shape": {"type": "Record", "attributes": {
+                "id": {"type": "String"},
+                "repository": {"type": "String"},
+                "environment": {"type": "String"},
+                "region": {"type": "String"},
+                "account": {"type": "String"},
+                "owner": {"type": "String"},
+                "has_budget": {"type": "Boolean"},
+                "monthly_limit_usd": {"type": "Long"},
+                "alert_thresholds": {"type": "Set", "element": {"type": "Long"}},
+                "estimated_monthly_cost_usd": {"type": "Long"},
+                "cost_complete": {"type": "Boolean"}
+            }},
+            "tags": {"type": "String"}
+        }),
+    );
+    let mut resource_types = vec![json!("Stack")];
+    for t in registry.types() {
+        let attributes: serde_json::Map<String, serde_json::Value> = t
+            .properties
+            .iter()
+            .filter_map(|(k, p)| {
+                cedar_type(p).map(|mut ty| {
+                    ty["required"] = json!(false);
+                    (k.clone(), ty)
+                })
+            })
+            .collect();
+        entity_types.insert(
+            t.name.clone(),
+            json!({
+                "memberOfTypes": ["Stack"],
+                "shape": {"type": "Record", "attributes": attributes},
+                "tags": {"type": "String"}
+            }),
+        );
+        resource_types.push(json!(t.name));
+    }
+    let applies = json!({
+        "principalTypes": ["Team", "CiIdentity"],
+        "resourceTypes": resource_types,
+        "context": {"type": "Record", "attributes": {
+            "stack": {"type": "Entity", "name": "Stack"},
+            "taggable": {"type": "Boolean"}
+        }}
+    });
+    let actions: serde_json::Map<String, serde_json::Value> =
+        [Action::Create, Action::Update, Action::Delete]
+            .iter()
+            .map(|a| (a.name().to_owned(), json!({"appliesTo": applies})))
+            .collect();
+    json!({ NAMESPACE: { "entityTypes": entity_types, "actions": actions } })
+}
+
+fn cedar_type(p: &PropType) -> Option<serde_json::Value> {
+    Some(match p {
+        PropType::String => json!({"type": "String"}),
+        PropType::Bool => json!({"type": "Boolean"}),
+        PropType::Int => json!({"type": "Long"}),
+        PropType::Json | PropType::StringMap => return None,
+        PropType::List(inner) => json!({"type": "Set", "element": cedar_type(inner)?}),
+        PropType::Object(fields) => {
+            let attributes: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .filter_map(|(k, p)| {
+                    cedar_type(p).map(|mut ty| {
+                        ty["required"] = json!(false);
+                        (k.clone(), ty)
+                    })
+                })
+                .collect();
+            json!({"type": "Record", "attributes": attributes})
+        }
+    })
+}
+
+/// Converts a property value to a Cedar value following its registry type; `None` when the value
+/// is absent or has no Cedar form.
+fn to_cedar(v: &Value, p: &PropType) -> Option<RestrictedExpression> {
+    match (p, v) {
+        (PropType::String, Value::String(s)) => {
+            Some(RestrictedExpression::new_string(s.to_string()))
+        }
+        (PropType::Bool, Value::Bool(b)) => Some(RestrictedExpression::new_bool(*b)),
+        (PropType::Int, Value::Number(n)) => n.as_i64().map(RestrictedExpression::new_long),
+        (PropType::List(inner), Value::Array(items)) => Some(RestrictedExpression::new_set(
+            items.iter().filter_map(|i| to_cedar(i, inner)),
+        )),
+        (PropType::Object(fields), Value::Object(_)) => record(v, fields),
+        _ => None,
+    }
+}
+
+fn record(v: &Value, fields: &BTreeMap<String, PropType>) -> Option<RestrictedExpression> {
+    let Value::Object(obj) = v else { return None };
+    let pairs = obj.iter().filter_map(|(k, item)| {
+        let key = k.as_string().ok()?;
+        let p = fields.get(key.as_ref())?;
+        to_cedar(item, p).map(|e| (key.to_string(), e))
+    });
+    RestrictedExpression::new_record(pairs).ok()
+}
+
+/// A stack as Cedar sees it.
+#[derive(Debug, Clone)]
+pub struct StackFacts<'a> {
+    pub id: &'a str,
+    pub repository: &'a str,
+    pub environment: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub owner: &'a str,
+    pub monthly_limit_usd: Option<i64>,
+    pub alert_thresholds: &'a [i64],
+    pub estimated_monthly_cost_usd: f64,
+    pub cost_complete: bool,
+}
+
+/// A resource as Cedar sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceFacts<'a> {
+    pub id: &'a str,
+    pub type_name: &'a str,
+    pub properties: &'a Value,
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// One answer from Cedar about one resource or stack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CedarAnswer {
+    /// A `forbid` policy matched.
+    Forbidden { meta: MetaRef, message: String },
+    /// No `permit` policy allowed the change.
+    NotPermitted { meta: MetaRef, message: String },
+    /// A policy failed to evaluate (fail closed).
+    Error { meta: MetaRef, message: String },
+}
+
+/// A validated Cedar policy set with each forbid policy's metadata.
+#[derive(Debug)]
+pub struct CedarBundle {
+    policies: PolicySet,
+    metas: BTreeMap<String, MetaRef>,
+    schema: Schema,
+    not_permitted: MetaRef,
+    authorizer: Authorizer,
+}
+
+/// The Cedar files under `dir`, sorted.
+pub fn cedar_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "cedar") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The position of a diagnostic's first label in `text`.
+fn diagnostic_position(d: &dyn Diagnostic, text: &str) -> Option<json::LineCol> {
+    let label = d.labels()?.next()?;
+    Some(line_col(text, label.offset()))
+}
+
+impl CedarBundle {
+    /// Loads every `*.cedar` file under `dir`, assigns each policy its `@id`, and validates the set
+    /// strictly against the schema generated from `registry`.
+    pub fn load(dir: &Path, registry: &Registry) -> Result<Self, PolicyError> {
+        let schema = Schema::from_json_value(schema_json(registry)).map_err(|e| {
+            PolicyError::new(dir, format!("generated Cedar schema is invalid: {e}"))
+        })?;
+        let mut policies = PolicySet::new();
+        let mut metas = BTreeMap::new();
+        let mut texts: HashMap<String, (std::path::PathBuf, Arc<str>)> = HashMap::new();
+        for file in cedar_files(dir) {
+            let text: Arc<str> = json::read_text(&file, json::MAX_FILE_BYTES)
+                .map_err(|e| PolicyError::new(&file, e.to_string()))?
+                .into();
+            let depth = json::max_nesting(&text);
+            if depth > MAX_CEDAR_NESTING {
+                return Err(PolicyError::new(
+                    &file,
+                    format!(
+                        "nesting too deep: limit {MAX_CEDAR_NESTING} levels of brackets, got {depth}"
+                    ),
+                ));
+            }
+            let parsed = PolicySet::from_str(&text).map_err(|e| {
+                let mut err = PolicyError::new(&file, format!("Cedar parse error: {e}"));
+                if let Some(first) = e.iter().next() {
+                    err.message = format!("Cedar parse error: {first}");
+                    if let Some(p) = diagnostic_position(first, &text) {
+                        err = err.at(p);
+                    }
+                    if let Some(h) = first.help() {
+                        err = err.help(h.to_string());
+                    }
+                }
+                err
+            })?;
+            if parsed.templates().next().is_some() {
+                return Err(PolicyError::new(
+                    &file,
+                    "Cedar templates are not supported in a bundle",
+                ));
+            }
+            // cedar-policy does not expose a policy's location; its `@id` annotation marks it.
+            let position = |p: &Policy| {
+                let id = p.annotation("id")?;
+                text.find(&format!("@id(\"{id}\")"))
+                    .map(|o| line_col(&text, o))
+            };
+            let mut list: Vec<&Policy> = parsed.policies().collect();
+            list.sort_by_key(|p| position(p));
+            for p in list {
+                let at = position(p);
+                let place = |m: String| {
+                    let e = PolicyError::new(&file, m);
+                    match at {
+                        Some(at) => e.at(at),
+                        None => e,
+                    }
+                };
+                let Some(id) = p.annotation("id") else {
+                    return Err(place("policy has no @id(\"…\") annotation".into()));
+                };
+                if let Some((other, _)) = texts.get(id) {
+                    return Err(place(format!(
+                        "policy id `{id}` is also used in {}",
+                        other.display()
+                    )));
+                }
+                let policy = p.new_id(PolicyId::new(id));
+                if p.effect() == cedar_policy::Effect::Forbid {
+                    let meta = forbid_meta(p, id, &file).map_err(place)?;
+                    metas.insert(id.to_owned(), Arc::new(meta));
+                }
+                policies.add(policy).map_err(|e| place(e.to_string()))?;
+                texts.insert(id.to_owned(), (file.clone(), text.clone()));
+            }
+        }
+        let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
+        if let Some(e) = result.validation_errors().next() {
+            let id = e.policy_id().to_string();
+            let (file, text) = texts
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| (dir.to_path_buf(), "".into()));
+            let mut err = PolicyError::new(
+                &file,
+                format!("Cedar validation error in policy `{id}`: {e}"),
+            );
+            if let Some(p) = diagnostic_position(e, &text) {
+                err = err.at(p);
+            }
+            if let Some(h) = e.help() {
+                err = err.help(h.to_string());
+            }
+            return Err(err);
+        }
+        let not_permitted = Arc::new(PolicyMeta {
+            id: NOT_PERMITTED_ID.into(),
+            title: "Change not permitted for this principal".into(),
+            family: "access".into(),
+            severity: crate::finding::Severity::High,
+            enforcement: crate::finding::Enforcement::HardMandatory,
+            remediation: "Run the change as a principal a `permit` policy allows for this stack and environment, or add such a permit policy (reviewed by the security team).".into(),
+            description: "No Cedar permit policy allows this principal to perform this action on this resource.".into(),
+            engine: EngineKind::Cedar,
+            file: dir.display().to_string(),
+        });
+        Ok(Self {
+            policies,
+            metas,
+            schema,
+            not_permitted,
+            authorizer: Authorizer::new(),
+        })
+    }
+
+    pub fn metas(&self) -> impl Iterator<Item = &PolicyMeta> {
+        self.metas.values().map(|m| &**m)
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn policy_count(&self) -> usize {
+        self.policies.policies().count()
+    }
+
+    /// Builds the entities of one stack: the principal, the stack and each resource.
+    pub fn stack_entities(
+        &self,
+        principal: &Principal,
+        stack: &StackFacts<'_>,
+        resources: &[ResourceFacts<'_>],
+        registry: &Registry,
+    ) -> Result<Entities, String> {
+        let stack_uid = uid("Stack", stack.id);
+        let cost = stack.estimated_monthly_cost_usd.ceil();
+        let stack_attrs = [
+            ("id", RestrictedExpression::new_string(stack.id.into())),
+            (
+                "repository",
+                RestrictedExpression::new_string(stack.repository.into()),
+            ),
+            (
+                "environment",
+                RestrictedExpression::new_string(stack.environment.into()),
+            ),
+            (
+                "region",
+                RestrictedExpression::new_string(stack.region.into()),
+            ),
+            (
+                "account",
+                RestrictedExpression::new_string(stack.account.into()),
+            ),
+            (
+                "owner",
+                RestrictedExpression::new_string(stack.owner.into()),
+            ),
+            (
+                "has_budget",
+                RestrictedExpression::new_bool(stack.monthly_limit_usd.is_some()),
+            ),
+            (
+                "monthly_limit_usd",
+                RestrictedExpression::new_long(stack.monthly_limit_usd.unwrap_or(0)),
+            ),
+            (
+                "alert_thresholds",
+                RestrictedExpression::new_set(
+                    stack
+                        .alert_thresholds
+                        .iter()
+                        .map(|t| RestrictedExpression::new_long(*t)),
+                ),
+            ),
+            (
+                "estimated_monthly_cost_usd",
+                RestrictedExpression::new_long(cost as i64),
+            ),
+            (
+                "cost_complete",
+                RestrictedExpression::new_bool(stack.cost_complete),
+            ),
+        ];
+        let mut entities = Vec::with_capacity(resources.len() + 2);
+        entities.push(Entity::with_uid(principal.uid().clone()));
+        entities.push(
+            Entity::new_with_tags(
+                stack_uid.clone(),
+                stack_attrs.into_iter().map(|(k, v)| (k.to_owned(), v)),
+                [],
+                [],
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        for r in resources {
+            let def = registry
+                .get(r.type_name)
+                .ok_or_else(|| format!("unknown type `{}`", r.type_name))?;
+            let attrs = match r.properties {
+                Value::Object(obj) => obj
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        let key = k.as_string().ok()?;
+                        to_cedar(v, def.properties.get(key.as_ref())?).map(|e| (key.to_string(), e))
+                    })
+                    .collect::<Vec<_>>(),
+                _ => Vec::new(),
+            };
+            let tags = r
+                .tags
+                .iter()
+                .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone())));
+            entities.push(
+                Entity::new_with_tags(resource_uid(stack.id, r), attrs, [stack_uid.clone()], tags)
+                    .map_err(|e| format!("resource `{}`: {e}", r.id))?,
+            );
+        }
+        Entities::from_entities(entities, None).map_err(|e| e.to_string())
+    }
+
+    /// Asks about `action` on a resource (or, with `resource: None`, on the stack itself).
+    pub fn ask(
+        &self,
+        principal: &Principal,
+        action: Action,
+        stack_id: &str,
+        resource: Option<(&ResourceFacts<'_>, bool)>,
+        entities: &Entities,
+    ) -> Vec<CedarAnswer> {
+        let stack_uid = uid("Stack", stack_id);
+        let (resource_uid, taggable) = match resource {
+            Some((r, taggable)) => (resource_uid(stack_id, r), taggable),
+            None => (stack_uid.clone(), false),
+        };
+        let context = Context::from_pairs([
+            (
+                "stack".to_owned(),
+                RestrictedExpression::new_entity_uid(stack_uid),
+            ),
+            (
+                "taggable".to_owned(),
+                RestrictedExpression::new_bool(taggable),
+            ),
+        ]);
+        let context = match context {
+            Ok(c) => c,
+            Err(e) => {
+                return vec![self.error_answer(None, format!("building the request context: {e}"))];
+            }
+        };
+        let request = match Request::new(
+            principal.uid().clone(),
+            action.uid(),
+            resource_uid,
+            context,
+            None,
+        ) {
+            Ok(r) => r,
+            Err(e) => return vec![self.error_answer(None, format!("building the request: {e}"))],
+        };
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies, entities);
+        let mut answers = Vec::new();
+        for e in response.diagnostics().errors() {
+            let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
+            let id = e.policy_id().to_string();
+            answers.push(self.error_answer(Some(&id), e.to_string()));
+        }
+        if response.decision() == Decision::Deny {
+            let mut forbids: Vec<String> = response
+                .diagnostics()
+                .reason()
+                .map(|id| id.to_string())
+                .collect();
+            forbids.sort();
+            if forbids.is_empty() && answers.is_empty() {
+                answers.push(CedarAnswer::NotPermitted {
+                    meta: self.not_permitted.clone(),
+                    message: format!("{principal} may not {} this", action.name()),
+                });
+            }
+            for id in forbids {
+                match self.metas.get(&id) {
+                    Some(meta) => answers.push(CedarAnswer::Forbidden {
+                        meta: meta.clone(),
+                        message: self.message(&id, meta),
+                    }),
+                    None => answers.push(
+                        self.error_answer(Some(&id), "forbidding policy has no metadata".into()),
+                    ),
+                }
+            }
+        }
+        answers
+    }
+
+    fn message(&self, id: &str, meta: &PolicyMeta) -> String {
+        self.policies
+            .policy(&PolicyId::new(id))
+            .and_then(|p| p.annotation("message"))
+            .map_or_else(|| meta.title.clone(), str::to_owned)
+    }
+
+    fn error_answer(&self, id: Option<&str>, message: String) -> CedarAnswer {
+        let meta = id
+            .and_then(|id| self.metas.get(id))
+            .cloned()
+            .unwrap_or_else(|| {
+                Arc::new(PolicyMeta {
+                    id: id.unwrap_or("TG-CEDAR-ERROR").to_owned(),
+                    title: "Cedar evaluation error".into(),
+                    ..(*self.not_permitted).clone()
+                })
+            });
+        CedarAnswer::Error { meta, message }
+    }
+}
+
+fn resource_uid(stack: &str, r: &ResourceFacts<'_>) -> EntityUid {
+    uid(r.type_name, &format!("{stack}/{}", r.id))
+}
+
+fn forbid_meta(p: &Policy, id: &str, file: &Path) -> Result<PolicyMeta, String> {
+    let get = |k: &str| {
+        p.annotation(k)
+            .filter(|v| !v.trim().is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("forbid policy `{id}` has no @{k}(\"…\") annotation"))
+    };
+    Ok(PolicyMeta {
+        id: id.to_owned(),
+        title: get("title")?,
+        family: get("family")?,
+        severity: get("severity")?
+            .parse()
+            .map_err(|e| format!("policy `{id}`: {e}"))?,
+        enforcement: get("enforcement")?
+            .parse()
+            .map_err(|e| format!("policy `{id}`: {e}"))?,
+        remediation: get("remediation")?,
+        description: p.annotation("description").unwrap_or_default().to_owned(),
+        engine: EngineKind::Cedar,
+        file: file.display().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_schema_is_valid_cedar() {
+        let schema = Schema::from_json_value(schema_json(Registry::builtin()));
+        assert!(schema.is_ok(), "{:?}", schema.err());
+    }
+
+    #[test]
+    fn principals_parse_in_short_and_full_form() {
+        assert_eq!(
+            Principal::parse("ci:github").unwrap().to_string(),
+            r#"Tollgate::CiIdentity::"github""#
+        );
+        assert_eq!(
+            Principal::parse(r#"Tollgate::Team::"security""#)
+                .unwrap()
+                .to_string(),
+            r#"Tollgate::Team::"security""#
+        );
+        assert!(Principal::parse(r#"Tollgate::Stack::"x""#).is_err());
+        assert!(Principal::parse("ci:").is_err());
+        assert!(Principal::parse("nobody").is_err());
+    }
+}

@@ -1,0 +1,174 @@
+//! Policy bundles: a folder with Rego rules (`rego/`), Cedar policies (`cedar/`) and data
+//! (`data/`, including the price catalogues `prices-<region>.json`).
+//!
+//! A bundle loads whole or not at all: a parse, compile or validation error anywhere stops the run
+//! before anything is evaluated.
+
+pub mod cedar;
+pub mod rego;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::cost::PriceCatalogue;
+use crate::finding::PolicyMeta;
+use crate::json::{JsonError, LineCol};
+use crate::registry::Registry;
+
+pub use cedar::{CedarBundle, Principal};
+pub use rego::{RegoBundle, RegoMode};
+
+/// A problem with a policy bundle, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub file: PathBuf,
+    pub position: Option<LineCol>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl PolicyError {
+    pub fn new(file: &Path, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            position: None,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn at(mut self, position: LineCol) -> Self {
+        self.position = Some(position);
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn from_json(file: &Path, e: JsonError) -> Self {
+        let mut err = Self::new(file, e.message);
+        err.position = e.position;
+        err
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(p) = self.position {
+            write!(f, ":{p}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        if let Some(h) = &self.help {
+            write!(f, " (help: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// Everything a run evaluates with.
+#[derive(Debug)]
+pub struct PolicyBundle {
+    pub dir: PathBuf,
+    pub rego: RegoBundle,
+    pub cedar: CedarBundle,
+    /// Price catalogues by region.
+    pub prices: BTreeMap<String, PriceCatalogue>,
+}
+
+/// How to load a bundle.
+#[derive(Debug, Clone, Default)]
+pub struct BundleOptions {
+    pub rego_mode: RegoMode,
+}
+
+impl PolicyBundle {
+    /// Loads `dir`: `rego/`, `cedar/` and `data/`. Missing folders are an error, so a typo in
+    /// `--policies` cannot pass everything by evaluating nothing.
+    pub fn load(
+        dir: &Path,
+        registry: &Registry,
+        options: &BundleOptions,
+    ) -> Result<Self, PolicyError> {
+        if !dir.is_dir() {
+            return Err(PolicyError::new(dir, "policy bundle folder not found"));
+        }
+        let (rego_dir, cedar_dir, data_dir) =
+            (dir.join("rego"), dir.join("cedar"), dir.join("data"));
+        if !rego_dir.is_dir() && !cedar_dir.is_dir() {
+            return Err(PolicyError::new(
+                dir,
+                "neither `rego/` nor `cedar/` found: not a policy bundle",
+            ));
+        }
+        let data = rego::load_data(&data_dir)?;
+        let rego = RegoBundle::load(&rego_dir, data, registry, options.rego_mode)?;
+        let cedar = CedarBundle::load(&cedar_dir, registry)?;
+        check_shared_ids(rego.rules().iter().map(|r| &*r.meta), cedar.metas())?;
+
+        let mut prices = BTreeMap::new();
+        if let Ok(entries) = std::fs::read_dir(&data_dir) {
+            let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            files.sort();
+            for f in files {
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                if name.starts_with("prices-") && name.ends_with(".json") {
+                    let catalogue =
+                        PriceCatalogue::load(&f).map_err(|e| PolicyError::new(&f, e.message))?;
+                    prices.insert(catalogue.region.clone(), catalogue);
+                }
+            }
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            rego,
+            cedar,
+            prices,
+        })
+    }
+
+    /// Every rule's metadata, Rego then Cedar, each sorted by id.
+    pub fn metas(&self) -> Vec<&PolicyMeta> {
+        let mut out: Vec<&PolicyMeta> = self.rego.rules().iter().map(|r| &*r.meta).collect();
+        out.extend(self.cedar.metas());
+        out
+    }
+}
+
+/// A rule may exist in both languages under one id (a mirrored rule); then the two must agree on
+/// family, severity and enforcement, or the id would mean two things.
+fn check_shared_ids<'a>(
+    rego: impl Iterator<Item = &'a PolicyMeta>,
+    cedar: impl Iterator<Item = &'a PolicyMeta>,
+) -> Result<(), PolicyError> {
+    let rego: BTreeMap<&str, &PolicyMeta> = rego.map(|m| (m.id.as_str(), m)).collect();
+    for c in cedar {
+        if let Some(r) = rego.get(c.id.as_str())
+            && (r.family != c.family || r.severity != c.severity || r.enforcement != c.enforcement)
+        {
+            return Err(PolicyError::new(
+                Path::new(&c.file),
+                format!(
+                    "policy `{}` is also a Rego rule ({}) with other metadata: family {}/{}, severity {}/{}, enforcement {}/{}",
+                    c.id,
+                    r.file,
+                    c.family,
+                    r.family,
+                    c.severity,
+                    r.severity,
+                    c.enforcement,
+                    r.enforcement
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

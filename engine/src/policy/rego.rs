@@ -1,0 +1,390 @@
+//! Rego rules, evaluated with regorus.
+//!
+//! A rule is a package that declares `metadata` (id, title, family, severity, enforcement,
+//! remediation, scope, resource_types) and `deny`, a set of messages (strings, or objects with a
+//! `msg` and, for stack and estate rules, the `resource` or `stack` they point at). Packages that
+//! declare neither are helper libraries. Files ending in `_test.rego` are policy tests and are not
+//! loaded for evaluation. JSON files under the bundle's `data/` folder are visible as
+//! `data.config.<file stem>` (dashes become underscores).
+//!
+//! The bundle is compiled once. Each worker thread keeps its own engine (a clone of the compiled
+//! one, or a RegoVM running the compiled program) and reuses it for every resource it is handed.
+//! Evaluation errors stay errors: they become error findings, never "allowed".
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use regorus::rvm::program::Program;
+use regorus::rvm::vm::RegoVM;
+use regorus::{Engine, Value};
+use thread_local::ThreadLocal;
+
+use super::PolicyError;
+use crate::finding::{EngineKind, MetaRef, PolicyMeta, Scope};
+use crate::json;
+use crate::registry::Registry;
+
+/// Per-evaluation time limit (regorus's cooperative timer).
+const EVAL_TIME_LIMIT: Duration = Duration::from_secs(5);
+
+/// Per-evaluation instruction budget for the Rego VM. Estate rules walk every resource of every
+/// stack, so the VM's small default is far too low; the time limit is the real bound.
+const VM_MAX_INSTRUCTIONS: usize = 2_000_000_000;
+
+/// How Rego is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegoMode {
+    /// regorus's tree-walking interpreter.
+    Interpreter,
+    /// regorus's compiled mode: the bundle compiled to a program for the Rego VM.
+    #[default]
+    Vm,
+}
+
+/// A loaded rule.
+#[derive(Debug, Clone)]
+pub struct RegoRule {
+    pub meta: MetaRef,
+    pub scope: Scope,
+    /// `None` applies to every type.
+    pub resource_types: Option<BTreeSet<String>>,
+    /// The rule's `deny` path, e.g. `data.tollgate.encryption.s3_kms.deny`.
+    pub deny_path: String,
+}
+
+/// A compiled Rego bundle.
+pub struct RegoBundle {
+    rules: Vec<RegoRule>,
+    /// Resource-scope rules per type name; rules for every type are in `any_type`.
+    by_type: HashMap<String, Vec<usize>>,
+    any_type: Vec<usize>,
+    engine: Engine,
+    program: Option<Arc<Program>>,
+    data: Value,
+    mode: RegoMode,
+    interpreters: ThreadLocal<RefCell<Engine>>,
+    vms: ThreadLocal<RefCell<RegoVM>>,
+}
+
+impl std::fmt::Debug for RegoBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegoBundle")
+            .field("rules", &self.rules.len())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Finds `*.rego` files under `dir`, sorted; `tests` selects `_test.rego` files instead.
+pub fn rego_files(dir: &Path, tests: bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rego") {
+                let is_test = p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().ends_with("_test.rego"));
+                if is_test == tests {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Reads the bundle's data folder into one object: `{"config": {stem: content}}`.
+pub fn load_data(dir: &Path) -> Result<Value, PolicyError> {
+    let mut config = BTreeMap::new();
+    if dir.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| PolicyError::new(dir, e.to_string()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        for f in files {
+            let text = json::read_text(&f, json::MAX_FILE_BYTES)
+                .map_err(|e| PolicyError::new(&f, e.to_string()))?;
+            let v = json::parse_strict(&text).map_err(|e| PolicyError::from_json(&f, e))?;
+            let stem = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().replace('-', "_"))
+                .unwrap_or_default();
+            config.insert(Value::from(stem), v);
+        }
+    }
+    let mut root = BTreeMap::new();
+    root.insert(Value::from("config"), Value::from(config));
+    Ok(Value::from(root))
+}
+
+impl RegoBundle {
+    /// Loads, parses and compiles every rule under `dir`, with `data` as the data document.
+    /// Nothing is evaluated from a bundle that did not load whole.
+    pub fn load(
+        dir: &Path,
+        data: Value,
+        registry: &Registry,
+        mode: RegoMode,
+    ) -> Result<Self, PolicyError> {
+        let mut engine = Engine::new();
+        engine.set_rego_v0(false);
+        let files = rego_files(dir, false);
+        let mut sources = Vec::with_capacity(files.len());
+        for f in &files {
+            let text = json::read_text(f, json::MAX_FILE_BYTES)
+                .map_err(|e| PolicyError::new(f, e.to_string()))?;
+            let name = f.display().to_string();
+            let package = engine
+                .add_policy(name.clone(), text)
+                .map_err(|e| PolicyError::new(f, e.to_string()))?;
+            sources.push((f.clone(), name, package));
+        }
+        engine
+            .add_data(data.clone())
+            .map_err(|e| PolicyError::new(dir, format!("data: {e}")))?;
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: EVAL_TIME_LIMIT,
+            check_interval: NonZeroU32::MIN,
+        });
+
+        let mut rules = Vec::new();
+        let mut ids: HashMap<String, PathBuf> = HashMap::new();
+        for (file, name, package) in &sources {
+            let declares = |rule: &str| {
+                engine
+                    .has_declared_rule_rooted_at(name, rule)
+                    .unwrap_or(false)
+            };
+            let (has_meta, has_deny) = (declares("metadata"), declares("deny"));
+            match (has_meta, has_deny) {
+                (false, false) => continue, // a helper library
+                (true, false) => {
+                    return Err(PolicyError::new(
+                        file,
+                        "declares `metadata` but no `deny` rule",
+                    ));
+                }
+                (false, true) => {
+                    return Err(PolicyError::new(file, "declares `deny` but no `metadata`")
+                        .help("every rule needs metadata: id, title, family, severity, enforcement, remediation"));
+                }
+                (true, true) => {}
+            }
+            engine.set_input(Value::new_object());
+            let meta_value = engine
+                .eval_rule(format!("{package}.metadata"))
+                .map_err(|e| PolicyError::new(file, format!("evaluating metadata: {e}")))?;
+            let rule = parse_metadata(&meta_value, file, package, registry)?;
+            if let Some(other) = ids.insert(rule.meta.id.clone(), file.clone()) {
+                return Err(PolicyError::new(
+                    file,
+                    format!(
+                        "rule id `{}` is also used by {}",
+                        rule.meta.id,
+                        other.display()
+                    ),
+                ));
+            }
+            rules.push(rule);
+        }
+        rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+
+        let program = match mode {
+            RegoMode::Interpreter => None,
+            RegoMode::Vm if rules.is_empty() => None,
+            RegoMode::Vm => {
+                let first: Arc<str> = rules[0].deny_path.as_str().into();
+                let compiled = engine
+                    .compile_with_entrypoint(&first)
+                    .map_err(|e| PolicyError::new(dir, format!("compiling: {e}")))?;
+                let entry_points: Vec<&str> = rules.iter().map(|r| r.deny_path.as_str()).collect();
+                let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(
+                    &compiled,
+                    &entry_points,
+                )
+                .map_err(|e| PolicyError::new(dir, format!("compiling for the Rego VM: {e}")))?;
+                Some(program)
+            }
+        };
+
+        let mut by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut any_type = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.scope != Scope::Resource {
+                continue;
+            }
+            match &r.resource_types {
+                None => any_type.push(i),
+                Some(types) => {
+                    for t in types {
+                        by_type.entry(t.clone()).or_default().push(i);
+                    }
+                }
+            }
+        }
+        Ok(Self {
+            rules,
+            by_type,
+            any_type,
+            engine,
+            program,
+            data,
+            mode,
+            interpreters: ThreadLocal::new(),
+            vms: ThreadLocal::new(),
+        })
+    }
+
+    pub fn rules(&self) -> &[RegoRule] {
+        &self.rules
+    }
+
+    pub fn mode(&self) -> RegoMode {
+        self.mode
+    }
+
+    /// Indices of the resource-scope rules that apply to `type_name`, in rule order.
+    pub fn rules_for_type(&self, type_name: &str) -> impl Iterator<Item = usize> + '_ {
+        let typed = self
+            .by_type
+            .get(type_name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        // Both lists are ascending; merge them so the order is the rule order.
+        let mut out: Vec<usize> = typed.iter().chain(self.any_type.iter()).copied().collect();
+        out.sort_unstable();
+        out.into_iter()
+    }
+
+    /// Indices of the rules at `scope`.
+    pub fn rules_at(&self, scope: Scope) -> impl Iterator<Item = usize> + '_ {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.scope == scope)
+            .map(|(i, _)| i)
+    }
+
+    /// Evaluates rule `index`'s `deny` on `input`, on this thread's engine.
+    pub fn eval(&self, index: usize, input: Value) -> Result<Value, String> {
+        let rule = &self.rules[index];
+        match (&self.program, self.mode) {
+            (Some(program), RegoMode::Vm) => {
+                let cell = self.vms.get_or(|| {
+                    let mut vm = RegoVM::new();
+                    vm.load_program(program.clone());
+                    vm.set_max_instructions(VM_MAX_INSTRUCTIONS);
+                    // The data was checked against the program's rules when the bundle compiled.
+                    let _ = vm.set_data(self.data.clone());
+                    vm.set_execution_timer_config(Some(
+                        regorus::utils::limits::ExecutionTimerConfig {
+                            limit: EVAL_TIME_LIMIT,
+                            check_interval: NonZeroU32::MIN,
+                        },
+                    ));
+                    RefCell::new(vm)
+                });
+                let mut vm = cell.borrow_mut();
+                vm.set_input(input);
+                vm.execute_entry_point_by_name(&rule.deny_path)
+                    .map_err(|e| e.to_string())
+            }
+            _ => {
+                let cell = self
+                    .interpreters
+                    .get_or(|| RefCell::new(self.engine.clone()));
+                let mut engine = cell.borrow_mut();
+                engine.set_input(input);
+                engine
+                    .eval_rule(rule.deny_path.clone())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+fn parse_metadata(
+    v: &Value,
+    file: &Path,
+    package: &str,
+    registry: &Registry,
+) -> Result<RegoRule, PolicyError> {
+    let err = |m: String| PolicyError::new(file, format!("metadata: {m}"));
+    let text = |k: &str, required: bool| -> Result<String, PolicyError> {
+        match &v[k] {
+            Value::String(s) if !s.trim().is_empty() => Ok(s.to_string()),
+            Value::Undefined if !required => Ok(String::new()),
+            Value::Undefined => Err(err(format!("`{k}` is missing"))),
+            _ => Err(err(format!("`{k}` must be a non-empty string"))),
+        }
+    };
+    if !matches!(v, Value::Object(_)) {
+        return Err(err("must be an object".into()));
+    }
+    let id = text("id", true)?;
+    let severity = text("severity", true)?.parse().map_err(err)?;
+    let enforcement = text("enforcement", true)?.parse().map_err(err)?;
+    let scope: Scope = match &v["scope"] {
+        Value::Undefined => Scope::Resource,
+        Value::String(s) => s.parse().map_err(err)?,
+        _ => return Err(err("`scope` must be a string".into())),
+    };
+    let resource_types = match &v["resource_types"] {
+        Value::Undefined => None,
+        Value::Array(items) => {
+            let mut types = BTreeSet::new();
+            for t in items.iter() {
+                let Value::String(t) = t else {
+                    return Err(err("`resource_types` must be a list of type names".into()));
+                };
+                if t.as_ref() == "*" {
+                    types.clear();
+                    break;
+                }
+                if registry.get(t).is_none() {
+                    let hint = registry
+                        .suggest(t)
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    return Err(err(format!(
+                        "`resource_types` names unknown type `{t}`{hint}"
+                    )));
+                }
+                types.insert(t.to_string());
+            }
+            (!types.is_empty()).then_some(types)
+        }
+        _ => return Err(err("`resource_types` must be a list of type names".into())),
+    };
+    Ok(RegoRule {
+        meta: Arc::new(PolicyMeta {
+            id,
+            title: text("title", true)?,
+            family: text("family", true)?,
+            severity,
+            enforcement,
+            remediation: text("remediation", true)?,
+            description: text("description", false)?,
+            engine: EngineKind::Rego,
+            file: file.display().to_string(),
+        }),
+        scope,
+        resource_types,
+        deny_path: format!("{package}.deny"),
+    })
+}

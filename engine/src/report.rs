@@ -1,0 +1,155 @@
+//! The report of a check: findings after waivers, a verdict per stack and overall.
+//!
+//! This one value is what every output format renders.
+
+use serde::Serialize;
+
+use crate::eval::Evaluation;
+use crate::finding::{Finding, Outcome};
+use crate::model::Estate;
+use crate::waiver::WaiverReport;
+
+/// Pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+impl Verdict {
+    fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
+        if findings.into_iter().any(Finding::fails) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        }
+    }
+}
+
+/// Counts across the whole run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub stacks: usize,
+    pub resources: usize,
+    pub findings: usize,
+    /// Findings that fail the run (not waived, not advisory, or errors).
+    pub failing: usize,
+    pub waived: usize,
+    pub advisory: usize,
+    pub errors: usize,
+    pub verdict: Verdict,
+    pub principal: String,
+    pub action: String,
+    pub rules: RuleCounts,
+    pub evaluations: usize,
+    pub estimated_monthly_cost_usd: f64,
+}
+
+/// How many rules of each engine were loaded.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RuleCounts {
+    pub rego: usize,
+    pub cedar: usize,
+}
+
+/// One stack's result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StackResult {
+    pub stack: String,
+    pub repository: String,
+    pub file: String,
+    pub resources: usize,
+    pub findings: usize,
+    pub failing: usize,
+    pub verdict: Verdict,
+    pub estimated_monthly_cost_usd: f64,
+    pub monthly_limit_usd: Option<i64>,
+}
+
+/// Everything a check found.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub tool: Tool,
+    pub summary: Summary,
+    pub stacks: Vec<StackResult>,
+    pub findings: Vec<Finding>,
+    pub waivers: WaiverReport,
+    /// `stack/resource` of resources no Rego rule applied to.
+    pub not_evaluated: Vec<String>,
+}
+
+/// Which Tollgate made the report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Report {
+    /// Folds an evaluation (findings already waived) into a report.
+    pub fn new(
+        estate: &Estate,
+        evaluation: Evaluation,
+        waivers: WaiverReport,
+        principal: String,
+        action: String,
+        rules: RuleCounts,
+    ) -> Self {
+        let findings = evaluation.findings;
+        let stacks: Vec<StackResult> = estate
+            .stacks
+            .iter()
+            .zip(&evaluation.costs)
+            .map(|(s, cost)| {
+                let mine: Vec<&Finding> = findings.iter().filter(|f| f.stack == s.id).collect();
+                StackResult {
+                    stack: s.id.clone(),
+                    repository: s.repository.clone(),
+                    file: s.source.file.display().to_string(),
+                    resources: s.resources.len(),
+                    findings: mine.len(),
+                    failing: mine.iter().filter(|f| f.fails()).count(),
+                    verdict: Verdict::of(mine.iter().copied()),
+                    estimated_monthly_cost_usd: round_cents(cost.monthly_usd),
+                    monthly_limit_usd: s.budget.as_ref().map(|b| b.monthly_limit_usd),
+                }
+            })
+            .collect();
+        let summary = Summary {
+            stacks: estate.stacks.len(),
+            resources: estate.resource_count(),
+            findings: findings.len(),
+            failing: findings.iter().filter(|f| f.fails()).count(),
+            waived: findings.iter().filter(|f| f.waived).count(),
+            advisory: findings.iter().filter(|f| !f.fails() && !f.waived).count(),
+            errors: findings
+                .iter()
+                .filter(|f| f.outcome == Outcome::Error)
+                .count(),
+            verdict: Verdict::of(&findings),
+            principal,
+            action,
+            rules,
+            evaluations: evaluation.evaluations,
+            estimated_monthly_cost_usd: round_cents(
+                evaluation.costs.iter().map(|c| c.monthly_usd).sum(),
+            ),
+        };
+        Report {
+            tool: Tool {
+                name: "tollgate",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            summary,
+            stacks,
+            findings,
+            waivers,
+            not_evaluated: evaluation.not_evaluated,
+        }
+    }
+}
+
+fn round_cents(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}

@@ -1,0 +1,344 @@
+//! Waivers: approved, time-limited exceptions to a policy for some resources.
+//!
+//! A waiver names a policy id, resource globs, a reason, who approved it and an expiry date
+//! (valid through that day, UTC). Globs match `STACK/RESOURCE` for resource findings and `STACK`
+//! for stack-level findings (`*` does not cross `/`; `**` does). Hard-mandatory policies cannot be
+//! waived. When several waivers match one finding, the one with the smallest id is recorded, so the
+//! result does not depend on file order. An expired waiver waives nothing and is reported; so is
+//! a waiver that matched nothing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use globset::{Glob, GlobMatcher};
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Enforcement, Finding, PolicyMeta};
+use crate::json::{self, LineCol};
+use crate::policy::PolicyError;
+
+/// One waiver as written.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverSpec {
+    pub id: String,
+    pub policy: String,
+    pub resources: Vec<String>,
+    pub reason: String,
+    pub approved_by: String,
+    pub expires: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaiverFile {
+    waivers: Vec<WaiverSpec>,
+}
+
+/// A checked waiver, ready to match findings.
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    pub spec: WaiverSpec,
+    pub expires: NaiveDate,
+    matchers: Vec<GlobMatcher>,
+}
+
+impl Waiver {
+    pub fn is_expired(&self, today: NaiveDate) -> bool {
+        today > self.expires
+    }
+
+    pub fn matches(&self, f: &Finding) -> bool {
+        if f.policy != self.spec.policy {
+            return false;
+        }
+        let target = match &f.resource {
+            Some(r) => format!("{}/{r}", f.stack),
+            None => f.stack.clone(),
+        };
+        self.matchers.iter().any(|m| m.is_match(&target))
+    }
+}
+
+/// Reads and checks a waivers file against the policies that exist.
+pub fn load_waivers(file: &Path, policies: &[&PolicyMeta]) -> Result<Vec<Waiver>, PolicyError> {
+    let text = json::read_text(file, json::MAX_FILE_BYTES)
+        .map_err(|e| PolicyError::new(file, e.to_string()))?;
+    // Strict parse first: a repeated key is an error here as everywhere.
+    json::parse_strict(&text).map_err(|e| PolicyError::from_json(file, e))?;
+    let parsed: WaiverFile = serde_json::from_str(&text)
+        .map_err(|e| PolicyError::from_json(file, json::JsonError::from_serde(&e, None)))?;
+    let by_id: BTreeMap<&str, &PolicyMeta> = policies.iter().map(|m| (m.id.as_str(), *m)).collect();
+    let mut seen = BTreeMap::new();
+    let mut out = Vec::with_capacity(parsed.waivers.len());
+    for (i, spec) in parsed.waivers.into_iter().enumerate() {
+        let at = find_position(&text, &spec.id);
+        let err = |m: String| {
+            let e = PolicyError::new(file, format!("$.waivers[{i}] ({}): {m}", spec.id));
+            match at {
+                Some(p) => e.at(p),
+                None => e,
+            }
+        };
+        if spec.id.trim().is_empty() {
+            return Err(err("`id` is empty".into()));
+        }
+        if seen.insert(spec.id.clone(), i).is_some() {
+            return Err(err("waiver id used twice".into()));
+        }
+        for (field, v) in [("reason", &spec.reason), ("approved_by", &spec.approved_by)] {
+            if v.trim().is_empty() {
+                return Err(err(format!(
+                    "`{field}` is empty: a waiver needs a reason and an approver"
+                )));
+            }
+        }
+        match by_id.get(spec.policy.as_str()) {
+            None => {
+                let hint = crate::registry::closest(&spec.policy, by_id.keys().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(err(format!("unknown policy `{}`{hint}", spec.policy)));
+            }
+            Some(m) if m.enforcement == Enforcement::HardMandatory => {
+                return Err(err(format!(
+                    "policy `{}` is hard-mandatory and cannot be waived",
+                    spec.policy
+                )));
+            }
+            Some(_) => {}
+        }
+        let expires = NaiveDate::parse_from_str(&spec.expires, "%Y-%m-%d")
+            .map_err(|e| err(format!("`expires` must be a date YYYY-MM-DD: {e}")))?;
+        if spec.resources.is_empty() {
+            return Err(err(
+                "`resources` is empty: name the resources it waives (globs allowed)".into(),
+            ));
+        }
+        let matchers = spec
+            .resources
+            .iter()
+            .map(|g| {
+                globset::GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .map(|g: Glob| g.compile_matcher())
+                    .map_err(|e| err(format!("bad resource glob `{g}`: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        out.push(Waiver {
+            spec,
+            expires,
+            matchers,
+        });
+    }
+    out.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
+    Ok(out)
+}
+
+fn find_position(text: &str, id: &str) -> Option<LineCol> {
+    let needle = format!("\"{id}\"");
+    text.find(&needle).map(|o| json::line_col(text, o))
+}
+
+/// What the waivers did in one run.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WaiverReport {
+    /// Waivers that waived at least one finding, with how many.
+    pub applied: Vec<WaiverUse>,
+    /// Waivers past their expiry: they waive nothing. `findings` counts what they would have matched.
+    pub expired: Vec<WaiverUse>,
+    /// Unexpired waivers that matched no finding (stale, or a typo in a glob).
+    pub unused: Vec<WaiverUse>,
+}
+
+/// One waiver's part in a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WaiverUse {
+    pub id: String,
+    pub policy: String,
+    pub expires: String,
+    pub approved_by: String,
+    pub reason: String,
+    pub findings: usize,
+}
+
+/// Marks waived findings and reports each waiver's use. Waivers must be sorted by id.
+pub fn apply_waivers(
+    findings: &mut [Finding],
+    waivers: &[Waiver],
+    today: NaiveDate,
+) -> WaiverReport {
+    let mut counts = vec![0usize; waivers.len()];
+    for f in findings.iter_mut() {
+        let mut waived_by = None;
+        for (i, w) in waivers.iter().enumerate() {
+            if w.matches(f) {
+                counts[i] += 1;
+                if waived_by.is_none() && !w.is_expired(today) {
+                    waived_by = Some(i);
+                }
+            }
+        }
+        if let Some(i) = waived_by {
+            f.waived = true;
+            f.waiver = Some(waivers[i].spec.id.clone());
+        }
+    }
+    let mut report = WaiverReport::default();
+    for (w, n) in waivers.iter().zip(counts) {
+        let entry = WaiverUse {
+            id: w.spec.id.clone(),
+            policy: w.spec.policy.clone(),
+            expires: w.spec.expires.clone(),
+            approved_by: w.spec.approved_by.clone(),
+            reason: w.spec.reason.clone(),
+            findings: n,
+        };
+        if w.is_expired(today) {
+            report.expired.push(entry);
+        } else if n > 0 {
+            report.applied.push(entry);
+        } else {
+            report.unused.push(entry);
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{EngineKind, Outcome, Severity, Subject};
+
+    fn meta(id: &str, enforcement: Enforcement) -> PolicyMeta {
+        PolicyMeta {
+            id: id.into(),
+            title: "t".into(),
+            family: "tagging".into(),
+            severity: Severity::Low,
+            enforcement,
+            remediation: "r".into(),
+            description: String::new(),
+            engine: EngineKind::Rego,
+            file: "p.rego".into(),
+        }
+    }
+
+    fn finding(m: &PolicyMeta, stack: &str, resource: Option<&str>) -> Finding {
+        let at = Subject {
+            stack,
+            resource,
+            resource_type: None,
+            file: "s.json",
+            line: None,
+        };
+        Finding::new(m, &at, Outcome::Violation, "m".into())
+    }
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+        let p = dir.path().join("waivers.json");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn waiver_json(id: &str, policy: &str, globs: &str, expires: &str) -> String {
+        format!(
+            r#"{{"id": "{id}", "policy": "{policy}", "resources": {globs}, "reason": "r", "approved_by": "a", "expires": "{expires}"}}"#
+        )
+    }
+
+    #[test]
+    fn globs_expiry_and_precedence() {
+        let m = meta("P1", Enforcement::SoftMandatory);
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            r#"{{"waivers": [{}, {}, {}]}}"#,
+            waiver_json("W2", "P1", r#"["db/*"]"#, "2027-01-01"),
+            waiver_json("W1", "P1", r#"["db/primary"]"#, "2026-01-01"),
+            waiver_json("W3", "P1", r#"["other"]"#, "2027-01-01"),
+        );
+        let waivers = load_waivers(&write(&dir, &text), &[&m]).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let mut findings = vec![finding(&m, "db", Some("primary")), finding(&m, "db", None)];
+        let report = apply_waivers(&mut findings, &waivers, today);
+        // W1 matches but is expired; W2 applies; the stack-level finding is not matched by `db/*`.
+        assert_eq!(findings[0].waiver.as_deref(), Some("W2"));
+        assert!(!findings[1].waived);
+        assert_eq!(
+            report
+                .applied
+                .iter()
+                .map(|w| w.id.as_str())
+                .collect::<Vec<_>>(),
+            ["W2"]
+        );
+        assert_eq!(
+            report
+                .expired
+                .iter()
+                .map(|w| (w.id.as_str(), w.findings))
+                .collect::<Vec<_>>(),
+            [("W1", 1)]
+        );
+        assert_eq!(
+            report
+                .unused
+                .iter()
+                .map(|w| w.id.as_str())
+                .collect::<Vec<_>>(),
+            ["W3"]
+        );
+        // On its expiry day a waiver still holds.
+        let mut findings = vec![finding(&m, "db", Some("primary"))];
+        let _ = apply_waivers(
+            &mut findings,
+            &waivers,
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        );
+        assert_eq!(findings[0].waiver.as_deref(), Some("W1"));
+    }
+
+    #[test]
+    fn bad_waivers_are_errors() {
+        let soft = meta("P1", Enforcement::SoftMandatory);
+        let hard = meta("H1", Enforcement::HardMandatory);
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (
+                waiver_json("W", "P9", r#"["a"]"#, "2027-01-01"),
+                "unknown policy `P9`",
+            ),
+            (
+                waiver_json("W", "H1", r#"["a"]"#, "2027-01-01"),
+                "hard-mandatory",
+            ),
+            (waiver_json("W", "P1", r#"["a"]"#, "soon"), "YYYY-MM-DD"),
+            (
+                waiver_json("W", "P1", r#"[]"#, "2027-01-01"),
+                "`resources` is empty",
+            ),
+            (
+                waiver_json("W", "P1", r#"["a[" ]"#, "2027-01-01"),
+                "bad resource glob",
+            ),
+        ];
+        for (w, want) in cases {
+            let p = write(&dir, &format!(r#"{{"waivers": [{w}]}}"#));
+            let err = load_waivers(&p, &[&soft, &hard]).unwrap_err();
+            assert!(
+                err.to_string().contains(want),
+                "{err} should contain {want}"
+            );
+            assert_eq!(err.position.map(|p| p.line), Some(1));
+        }
+        let p = write(&dir, r#"{"waivers": [], "waivers": []}"#);
+        assert!(
+            load_waivers(&p, &[&soft])
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate key")
+        );
+    }
+}

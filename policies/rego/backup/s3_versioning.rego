@@ -1,0 +1,20 @@
+package tollgate.backup.s3_versioning
+
+import data.tollgate.lib
+import rego.v1
+
+metadata := {
+	"id": "TG-BAK-002",
+	"title": "S3 buckets keep object versions",
+	"family": "backup",
+	"severity": "medium",
+	"enforcement": "soft-mandatory",
+	"resource_types": ["aws_s3_bucket"],
+	"description": "Versioning turns an overwrite or delete into a recoverable event.",
+	"remediation": "Set versioning.enabled = true (and a noncurrent-version lifecycle rule to bound the cost).",
+}
+
+deny contains msg if {
+	not object.get(lib.props, ["versioning", "enabled"], false) == true
+	msg := sprintf("%s does not keep versions", [lib.name])
+}

@@ -1,0 +1,21 @@
+package tollgate.encryption.elasticache
+
+import data.tollgate.lib
+import rego.v1
+
+metadata := {
+	"id": "TG-ENC-003",
+	"title": "ElastiCache encrypts at rest and in transit",
+	"family": "encryption",
+	"severity": "high",
+	"enforcement": "hard-mandatory",
+	"resource_types": ["aws_elasticache_replication_group"],
+	"description": "Cached data often holds sessions and tokens; without transit encryption it crosses the VPC in clear text.",
+	"remediation": "Set at_rest_encryption_enabled = true and transit_encryption_enabled = true (both need a replacement of the group).",
+}
+
+deny contains msg if {
+	some setting in ["at_rest_encryption_enabled", "transit_encryption_enabled"]
+	not lib.props[setting] == true
+	msg := sprintf("%s has %s %v", [lib.name, setting, object.get(lib.props, setting, "unset")])
+}

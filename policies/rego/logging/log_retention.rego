@@ -1,0 +1,20 @@
+package tollgate.logging.log_retention
+
+import data.tollgate.lib
+import rego.v1
+
+metadata := {
+	"id": "TG-LOG-002",
+	"title": "Log groups have a retention period",
+	"family": "logging",
+	"severity": "low",
+	"enforcement": "advisory",
+	"resource_types": ["aws_cloudwatch_log_group"],
+	"description": "Without retention, logs are kept (and billed) forever.",
+	"remediation": "Set retention_in_days (e.g. 90, or 365 for audit logs).",
+}
+
+deny contains msg if {
+	object.get(lib.props, "retention_in_days", 0) <= 0
+	msg := sprintf("%s keeps logs forever", [lib.name])
+}

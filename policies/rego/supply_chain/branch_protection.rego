@@ -1,0 +1,32 @@
+package tollgate.supply_chain.branch_protection
+
+import data.tollgate.lib
+import rego.v1
+
+metadata := {
+	"id": "TG-GH-002",
+	"title": "Default branches need a reviewed pull request, admins included",
+	"family": "supply-chain",
+	"severity": "high",
+	"enforcement": "hard-mandatory",
+	"resource_types": ["github_branch_protection"],
+	"description": "Every change to infrastructure code is reviewed by someone other than its author; admins get no bypass.",
+	"remediation": "Set enforce_admins = true and required_pull_request_reviews = {required_approving_review_count >= 1, dismiss_stale_reviews = true}.",
+}
+
+reviews := object.get(lib.props, "required_pull_request_reviews", {})
+
+deny contains msg if {
+	not lib.props.enforce_admins == true
+	msg := sprintf("%s lets admins bypass protection", [lib.name])
+}
+
+deny contains msg if {
+	object.get(reviews, "required_approving_review_count", 0) < 1
+	msg := sprintf("%s requires no approving review", [lib.name])
+}
+
+deny contains msg if {
+	not reviews.dismiss_stale_reviews == true
+	msg := sprintf("%s keeps approvals after new pushes", [lib.name])
+}

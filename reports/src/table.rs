@@ -1,0 +1,112 @@
+//! The table people read in a terminal: failing findings first, then the rest, then a summary.
+
+use std::fmt::Write as _;
+
+use tabled::settings::Style;
+use tabled::{Table, Tabled};
+use tollgate_engine::finding::Finding;
+use tollgate_engine::report::{Report, Verdict};
+
+use crate::RenderOptions;
+
+#[derive(Tabled)]
+struct Row<'a> {
+    #[tabled(rename = "STACK")]
+    stack: &'a str,
+    #[tabled(rename = "RESOURCE")]
+    resource: &'a str,
+    #[tabled(rename = "POLICY")]
+    policy: &'a str,
+    #[tabled(rename = "SEVERITY")]
+    severity: String,
+    #[tabled(rename = "ENFORCEMENT")]
+    enforcement: String,
+    #[tabled(rename = "ENGINE")]
+    engine: String,
+    #[tabled(rename = "STATUS")]
+    status: String,
+    #[tabled(rename = "MESSAGE")]
+    message: &'a str,
+}
+
+fn status(f: &Finding) -> String {
+    match (&f.waiver, f.fails(), f.outcome) {
+        (Some(w), _, _) => format!("waived ({w})"),
+        (None, true, tollgate_engine::finding::Outcome::Error) => "ERROR".into(),
+        (None, true, _) => "FAIL".into(),
+        (None, false, _) => "advisory".into(),
+    }
+}
+
+fn paint(s: &str, code: &str, options: RenderOptions) -> String {
+    if options.color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_owned()
+    }
+}
+
+pub fn render(report: &Report, options: RenderOptions) -> String {
+    let mut out = String::new();
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    // Failing first; within each group the report's own stable order.
+    findings.sort_by_key(|f| !f.fails());
+    if !findings.is_empty() {
+        let rows = findings.iter().map(|f| Row {
+            stack: &f.stack,
+            resource: f.resource.as_deref().unwrap_or("-"),
+            policy: &f.policy,
+            severity: f.severity.to_string(),
+            enforcement: f.enforcement.to_string(),
+            engine: format!("{:?}", f.engine).to_lowercase(),
+            status: status(f),
+            message: &f.message,
+        });
+        let mut table = Table::new(rows);
+        table.with(Style::sharp());
+        let _ = writeln!(out, "{table}");
+    }
+    for w in &report.waivers.expired {
+        let line = format!(
+            "warning: waiver {} ({}) expired on {}: it waives nothing ({} finding(s) it would match)",
+            w.id, w.policy, w.expires, w.findings
+        );
+        let _ = writeln!(out, "{}", paint(&line, "33", options));
+    }
+    for w in &report.waivers.unused {
+        let _ = writeln!(
+            out,
+            "note: waiver {} ({}) matched no finding",
+            w.id, w.policy
+        );
+    }
+    if !report.not_evaluated.is_empty() {
+        let _ = writeln!(
+            out,
+            "note: {} resource(s) had no Rego rule for their type (Cedar still judged them); see --format json `not_evaluated`",
+            report.not_evaluated.len()
+        );
+    }
+    let s = &report.summary;
+    let verdict = match s.verdict {
+        Verdict::Pass => paint("PASS", "1;32", options),
+        Verdict::Fail => paint("FAIL", "1;31", options),
+    };
+    let _ = writeln!(
+        out,
+        "{verdict}: {} stacks, {} resources, {} rules ({} Rego, {} Cedar) as {}; {} findings: {} failing, {} waived, {} advisory, {} errors; estimated ${:.2}/month",
+        s.stacks,
+        s.resources,
+        s.rules.rego + s.rules.cedar,
+        s.rules.rego,
+        s.rules.cedar,
+        s.principal,
+        s.findings,
+        s.failing,
+        s.waived,
+        s.advisory,
+        s.errors,
+        s.estimated_monthly_cost_usd,
+    );
+    out
+}
