@@ -53,8 +53,9 @@ struct CheckArgs {
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today (UTC).
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
-    /// How Rego runs: the compiled VM or the interpreter.
-    #[arg(long, value_enum, default_value_t = RegoModeArg::Vm)]
+    /// How Rego runs. `vm` (regorus's compiled mode) is for benchmarks only: it turns runtime
+    /// errors in rules into "undefined", which fails open.
+    #[arg(long, value_enum, default_value_t = RegoModeArg::Interpreter, hide = true)]
     rego_mode: RegoModeArg,
 }
 

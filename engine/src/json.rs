@@ -240,7 +240,7 @@ impl JsonError {
     pub fn from_serde(e: &serde_json::Error, path: Option<serde_path_to_error::Path>) -> Self {
         let position = (e.line() > 0).then(|| LineCol {
             line: e.line(),
-            column: e.column(),
+            column: e.column().max(1),
         });
         // serde_json appends " at line X column Y" to its messages; the position is kept apart.
         let mut message = e.to_string();

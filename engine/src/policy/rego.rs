@@ -38,10 +38,13 @@ const VM_MAX_INSTRUCTIONS: usize = 2_000_000_000;
 /// How Rego is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RegoMode {
-    /// regorus's tree-walking interpreter.
-    Interpreter,
-    /// regorus's compiled mode: the bundle compiled to a program for the Rego VM.
+    /// regorus's tree-walking interpreter. The default: a runtime error in a rule body (a failing
+    /// builtin, a type error, division by zero) comes back as an error, so the rule fails closed.
     #[default]
+    Interpreter,
+    /// regorus's compiled mode: the bundle compiled to a program for the Rego VM. Measured here,
+    /// regorus 0.14's VM turns such runtime errors into "undefined" even with strict builtin
+    /// errors on — the rule then reads as passing (fails open) — so it is opt-in, for comparison.
     Vm,
 }
 
@@ -143,6 +146,9 @@ impl RegoBundle {
     ) -> Result<Self, PolicyError> {
         let mut engine = Engine::new();
         engine.set_rego_v0(false);
+        // OPA's default turns a failing builtin into "undefined", which reads as "no violation";
+        // a rule that cannot be evaluated must fail closed instead.
+        engine.set_strict_builtin_errors(true);
         let files = rego_files(dir, false);
         let mut sources = Vec::with_capacity(files.len());
         for f in &files {
@@ -289,6 +295,7 @@ impl RegoBundle {
                     let mut vm = RegoVM::new();
                     vm.load_program(program.clone());
                     vm.set_max_instructions(VM_MAX_INSTRUCTIONS);
+                    vm.set_strict_builtin_errors(true);
                     // The data was checked against the program's rules when the bundle compiled.
                     let _ = vm.set_data(self.data.clone());
                     vm.set_execution_timer_config(Some(

@@ -1,0 +1,189 @@
+//! Every default policy has fixtures under `fixtures/policies/<POLICY-ID>/`: a `violating/`
+//! estate, its `compliant/` twin, and `expected.json` — the exact findings the violating estate
+//! must produce (engine, policy, resource, outcome). The compliant twin must produce none.
+//! Where a policy exists in both Rego and Cedar, both engines must agree on every fixture.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use tollgate_engine::check::{self, CheckSettings};
+use tollgate_engine::finding::Finding;
+use tollgate_engine::policy::{BundleOptions, PolicyBundle, Principal, RegoMode};
+use tollgate_engine::registry::Registry;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expected {
+    engine: String,
+    policy: String,
+    resource: Option<String>,
+    outcome: String,
+    #[serde(default)]
+    stack: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedFile {
+    findings: Vec<Expected>,
+}
+
+fn summarise(findings: &[Finding], with_stack: bool) -> BTreeSet<Expected> {
+    findings
+        .iter()
+        .map(|f| Expected {
+            engine: f.engine.to_string(),
+            policy: f.policy.clone(),
+            resource: f.resource.clone(),
+            outcome: format!("{:?}", f.outcome).to_lowercase(),
+            stack: with_stack.then(|| f.stack.clone()),
+        })
+        .collect()
+}
+
+fn run(dir: &Path, mode: RegoMode) -> Vec<Finding> {
+    let settings = CheckSettings {
+        paths: vec![dir.to_path_buf()],
+        policies: root().join("policies"),
+        waivers: None,
+        principal: Principal::parse("ci:fixtures").unwrap(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        bundle: BundleOptions { rego_mode: mode },
+    };
+    match check::run(&settings) {
+        Ok(report) => report.findings,
+        Err(e) => panic!("{}: {e}", dir.display()),
+    }
+}
+
+fn fixture_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn bundle() -> PolicyBundle {
+    PolicyBundle::load(
+        &root().join("policies"),
+        Registry::builtin(),
+        &BundleOptions::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_policy_has_fixtures_that_give_exactly_the_expected_findings() {
+    let ids: BTreeSet<String> = bundle().metas().iter().map(|m| m.id.clone()).collect();
+    let dirs = fixture_dirs();
+    let covered: BTreeSet<String> = dirs
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    let missing: Vec<&String> = ids.difference(&covered).collect();
+    assert!(missing.is_empty(), "policies without fixtures: {missing:?}");
+
+    let mut failures = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(dir.join("expected.json"))
+            .unwrap_or_else(|e| panic!("{name}/expected.json: {e}"));
+        let expected: ExpectedFile =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}/expected.json: {e}"));
+        let with_stack = expected.findings.iter().any(|f| f.stack.is_some());
+        let want: BTreeSet<Expected> = expected.findings.into_iter().collect();
+        assert!(
+            want.iter().any(|f| f.policy == name),
+            "{name}: expected.json must include at least one {name} finding"
+        );
+        for mode in [RegoMode::Vm, RegoMode::Interpreter] {
+            let got = summarise(&run(&dir.join("violating"), mode), with_stack);
+            if got != want {
+                failures.push(format!(
+                    "{name} violating ({mode:?}):\n  missing: {:?}\n  unexpected: {:?}",
+                    want.difference(&got).collect::<Vec<_>>(),
+                    got.difference(&want).collect::<Vec<_>>()
+                ));
+            }
+            let got = run(&dir.join("compliant"), mode);
+            if !got.is_empty() {
+                failures.push(format!(
+                    "{name} compliant ({mode:?}) has findings: {:?}",
+                    summarise(&got, true)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn rego_and_cedar_agree_on_every_fixture_for_shared_policies() {
+    let bundle = bundle();
+    let rego: BTreeSet<String> = bundle
+        .rego
+        .rules()
+        .iter()
+        .map(|r| r.meta.id.clone())
+        .collect();
+    let cedar: BTreeSet<String> = bundle.cedar.metas().map(|m| m.id.clone()).collect();
+    let shared: BTreeSet<&String> = rego.intersection(&cedar).collect();
+    assert!(
+        shared.len() >= 15,
+        "expected the families to be mirrored, got {shared:?}"
+    );
+    for family in ["encryption", "tagging", "network", "budget"] {
+        assert!(
+            bundle
+                .cedar
+                .metas()
+                .any(|m| m.family == family && rego.contains(&m.id)),
+            "family {family} is not covered in both languages"
+        );
+    }
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    for dir in fixture_dirs() {
+        for side in ["violating", "compliant"] {
+            let findings = run(&dir.join(side), RegoMode::Vm);
+            // Per shared policy and engine: the (stack, resource) pairs it flagged.
+            type Flagged = BTreeSet<(String, Option<String>)>;
+            let mut by: BTreeMap<(String, String), Flagged> = BTreeMap::new();
+            for f in findings.iter().filter(|f| shared.contains(&f.policy)) {
+                by.entry((f.policy.clone(), f.engine.to_string()))
+                    .or_default()
+                    .insert((f.stack.clone(), f.resource.clone()));
+            }
+            for id in &shared {
+                let r = by
+                    .get(&(id.to_string(), "rego".into()))
+                    .cloned()
+                    .unwrap_or_default();
+                let c = by
+                    .get(&(id.to_string(), "cedar".into()))
+                    .cloned()
+                    .unwrap_or_default();
+                compared += usize::from(!r.is_empty());
+                if r != c {
+                    disagreements.push(format!(
+                        "{} {side} {id}: rego {r:?} cedar {c:?}",
+                        dir.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        compared >= shared.len(),
+        "too few fixtures exercise shared policies ({compared})"
+    );
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}

@@ -1,0 +1,450 @@
+//! End-to-end tests of the `tollgate` command: exit codes, output shapes, and every bad input
+//! named in the foundation issue. Each test runs the real binary in a child process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const TODAY: &str = "2026-11-26";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tollgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("RAYON_NUM_THREADS")
+        .output()
+        .expect("run tollgate")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally, not by a signal")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+/// A copy of the default bundle in a temporary folder, to add broken policies to.
+fn bundle_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("policies"), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn shipped_estate_passes_with_the_dev_database_finding_waived() {
+    let o = tollgate(&["check", "--format", "json", "--as-of", TODAY]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    let s = &v["summary"];
+    assert_eq!(s["stacks"], 23);
+    assert_eq!(s["verdict"], "pass");
+    assert_eq!(s["failing"], 0);
+    assert!(s["resources"].as_u64().unwrap() >= 300);
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let f = &findings[0];
+    assert_eq!(f["stack"], "database");
+    assert_eq!(f["resource"], Value::Null);
+    assert_eq!(f["policy"], "TG-ENV-001");
+    assert_eq!(f["family"], "consistency");
+    assert_eq!(f["engine"], "rego");
+    assert_eq!(f["enforcement"], "soft-mandatory");
+    assert_eq!(f["waived"], true);
+    assert_eq!(f["waiver"], "W-0001");
+    for key in ["severity", "message", "remediation"] {
+        assert!(f[key].as_str().is_some_and(|s| !s.is_empty()), "{key}");
+    }
+    assert_eq!(v["waivers"]["applied"][0]["id"], "W-0001");
+    // Every stack document records its repository exactly as the seed gives it.
+    let stacks = v["stacks"].as_array().unwrap();
+    let repo = |id: &str| stacks.iter().find(|s| s["stack"] == id).unwrap()["repository"].clone();
+    assert_eq!(repo("database"), "aws-eu-west-1-dev-database-main");
+    assert_eq!(repo("budgeting"), "aws-eu-west-1-root-budgeting-main");
+    assert_eq!(repo("fluxcd"), "fluxcd-prod-main");
+    assert_eq!(repo("media-processing"), "media-processing-server-main");
+}
+
+#[test]
+fn without_the_waiver_the_estate_fails_on_exactly_that_finding() {
+    let o = tollgate(&["check", "--format", "json", "--no-waivers"]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert_eq!(v["summary"]["failing"], 1);
+    assert_eq!(v["findings"][0]["policy"], "TG-ENV-001");
+}
+
+#[test]
+fn an_expired_waiver_stops_waiving_and_is_reported() {
+    let o = tollgate(&["check", "--format", "json", "--as-of", "2027-04-01"]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    assert_eq!(v["waivers"]["expired"][0]["id"], "W-0001");
+    assert_eq!(v["findings"][0]["waived"], false);
+    let o = tollgate(&["check", "--as-of", "2027-04-01"]);
+    assert!(
+        stdout(&o).contains("waiver W-0001 (TG-ENV-001) expired on 2027-03-31"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn a_violating_stack_exits_1_and_names_the_policies() {
+    let o = tollgate(&[
+        "check",
+        "fixtures/policies/TG-ENC-001/violating",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    let policies: Vec<(&str, &str)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["policy"].as_str().unwrap(), f["engine"].as_str().unwrap()))
+        .collect();
+    assert_eq!(policies, [("TG-ENC-001", "rego"), ("TG-ENC-001", "cedar")]);
+    assert_eq!(v["summary"]["verdict"], "fail");
+    let o = tollgate(&["check", "fixtures/policies/TG-ENC-001/violating"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("FAIL: 1 stacks"), "{}", stdout(&o));
+}
+
+#[test]
+fn output_does_not_depend_on_thread_count() {
+    let one = tollgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-waivers",
+        "--threads",
+        "1",
+    ]);
+    let two = tollgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-waivers",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(code(&one), 1);
+    assert_eq!(one.stdout, two.stdout);
+    let vm = tollgate(&[
+        "check",
+        "--format",
+        "json",
+        "--no-waivers",
+        "--rego-mode",
+        "interpreter",
+    ]);
+    assert_eq!(
+        one.stdout, vm.stdout,
+        "the interpreter and the VM must agree"
+    );
+}
+
+/// Every bad input: exit 2, the file named, the place given, nothing on stdout.
+#[test]
+fn bad_stack_documents_exit_2_naming_file_and_place() {
+    let cases = [
+        (
+            "duplicate-key.json",
+            ":5:",
+            "$.resources[0].properties: duplicate key `storage_encrypted`",
+        ),
+        (
+            "unknown-type.json",
+            ":4:",
+            "$.resources[0].type: unknown resource type `aws_s3_buckett`",
+        ),
+        (
+            "wrong-property-type.json",
+            ":4:",
+            "$.resources[0].properties.versioning.enabled",
+        ),
+        (
+            "duplicate-id.json",
+            ":5:",
+            "$.resources[1].id: duplicate resource id `b`",
+        ),
+        (
+            "missing-reference.json",
+            ":4:",
+            "reference to missing resource `missing_key`",
+        ),
+        (
+            "resource-cycle.json",
+            ":4:",
+            "resource dependency cycle in stack `bad`: a → b → a",
+        ),
+        ("truncated.json", ":6:", "EOF while parsing"),
+        ("trailing-garbage.json", ":5:", "trailing characters"),
+        ("unknown-field.json", ":4:", "unknown field `resourcez`"),
+        ("bom.json", "", "byte-order mark"),
+        ("invalid-utf8.json", "", "not valid UTF-8"),
+        ("stack-cycle", "", "stack dependency cycle: a → b → a"),
+    ];
+    for (file, place, message) in cases {
+        let path = format!("fixtures/bad/{file}");
+        let o = tollgate(&["check", &path]);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{file}: {err}");
+        assert!(
+            err.contains(&format!("fixtures/bad/{file}")),
+            "{file}: {err}"
+        );
+        assert!(err.contains(place), "{file}: expected {place} in {err}");
+        assert!(
+            err.contains(message),
+            "{file}: expected {message:?} in {err}"
+        );
+        assert!(
+            o.stdout.is_empty(),
+            "{file}: printed a report despite bad input"
+        );
+        assert!(!err.contains("panicked"), "{file}: {err}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        vec!["check", "--format", "yaml"],
+        vec!["check", "--threads", "0"],
+        vec!["check", "--principal", "root"],
+        vec!["check", "--as-of", "tomorrow"],
+        vec!["check", "no/such/path"],
+        vec!["check", "--policies", "no/such/bundle"],
+        vec!["check", "--waivers", "no/such/waivers.json"],
+        vec!["frobnicate"],
+    ] {
+        let o = tollgate(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty(), "{args:?}");
+    }
+    assert_eq!(code(&tollgate(&["--help"])), 0);
+    assert_eq!(code(&tollgate(&["check", "--help"])), 0);
+}
+
+#[test]
+fn deeply_nested_cedar_is_refused_without_crashing() {
+    for depth in [10, 100, 600, 100_000] {
+        let bundle = bundle_copy();
+        let policy = format!(
+            "@id(\"deep\")\nforbid (principal, action, resource) when {{ {}true{} }};\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        );
+        std::fs::write(bundle.path().join("cedar/deep.cedar"), policy).unwrap();
+        let o = tollgate(&[
+            "check",
+            "--policies",
+            bundle.path().to_str().unwrap(),
+            "--as-of",
+            TODAY,
+        ]);
+        let err = stderr(&o);
+        if depth <= 10 {
+            // Shallow nesting parses; the policy has no metadata, so the bundle is refused for that.
+            assert_eq!(code(&o), 2, "{err}");
+            assert!(err.contains("has no @title"), "{err}");
+        } else {
+            assert_eq!(code(&o), 2, "depth {depth}: {err}");
+            assert!(
+                err.contains("deep.cedar") && err.contains("nesting too deep"),
+                "depth {depth}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
+fn broken_policies_are_refused_before_anything_is_evaluated() {
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "rego/broken.rego",
+            "package broken\nimport rego.v1\ndeny contains x if {",
+            "broken.rego",
+        ),
+        (
+            "rego/nometa.rego",
+            "package nometa\nimport rego.v1\ndeny contains \"x\" if { true }\n",
+            "declares `deny` but no `metadata`",
+        ),
+        (
+            "rego/badtype.rego",
+            "package badtype\nimport rego.v1\nmetadata := {\"id\": \"X-1\", \"title\": \"t\", \"family\": \"f\", \"severity\": \"low\", \"enforcement\": \"advisory\", \"remediation\": \"r\", \"resource_types\": [\"aws_s3_buckt\"]}\ndeny contains \"x\" if { false }\n",
+            "unknown type `aws_s3_buckt`; did you mean `aws_s3_bucket`?",
+        ),
+        (
+            "cedar/typo.cedar",
+            "@id(\"typo\")\n@title(\"t\") @family(\"f\") @severity(\"low\") @enforcement(\"advisory\") @remediation(\"r\")\nforbid (principal, action, resource is Tollgate::aws_s3_bucket) when { resource.storage_encripted };\n",
+            "Cedar validation error in policy `typo`",
+        ),
+        (
+            "cedar/syntax.cedar",
+            "@id(\"s\")\nforbid (principal, action resource);\n",
+            "syntax.cedar:2:",
+        ),
+    ];
+    for (file, text, want) in cases {
+        let bundle = bundle_copy();
+        std::fs::write(bundle.path().join(file), text).unwrap();
+        let o = tollgate(&[
+            "check",
+            "--policies",
+            bundle.path().to_str().unwrap(),
+            "--as-of",
+            TODAY,
+        ]);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{file}: {err}");
+        assert!(err.contains(want), "{file}: expected {want:?} in {err}");
+        assert!(o.stdout.is_empty(), "{file}");
+    }
+}
+
+#[test]
+fn a_rule_that_errors_on_one_resource_fails_closed_and_the_run_goes_on() {
+    let bundle = bundle_copy();
+    // Errors only on KMS keys: to_number of a non-numeric string is a runtime error.
+    std::fs::write(
+        bundle.path().join("rego/explodes.rego"),
+        r#"package explodes
+import rego.v1
+metadata := {"id": "TG-TEST-ERR", "title": "errors on keys", "family": "test", "severity": "low",
+  "enforcement": "advisory", "remediation": "none", "resource_types": ["aws_kms_key", "aws_s3_bucket"]}
+deny contains msg if {
+  input.resource.type == "aws_kms_key"
+  to_number(input.resource.properties.description) > 0
+  msg := "unreachable"
+}
+"#,
+    )
+    .unwrap();
+    let o = tollgate(&[
+        "check",
+        "fixtures/policies/TG-ENC-001/compliant",
+        "--policies",
+        bundle.path().to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        code(&o),
+        1,
+        "an advisory rule's error still fails closed: {}",
+        stderr(&o)
+    );
+    let v = json(&o);
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["policy"], "TG-TEST-ERR");
+    assert_eq!(findings[0]["resource"], "key");
+    assert_eq!(findings[0]["outcome"], "error");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("policy evaluation failed")
+    );
+    assert_eq!(v["summary"]["errors"], 1);
+}
+
+#[test]
+fn waivers_with_unknown_policies_or_hard_mandatory_targets_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    for (policy, want) in [
+        ("TG-NOPE-1", "unknown policy `TG-NOPE-1`"),
+        ("TG-NET-001", "hard-mandatory"),
+    ] {
+        let file = dir.path().join("w.json");
+        std::fs::write(
+            &file,
+            format!(
+                r#"{{"waivers": [{{"id": "W", "policy": "{policy}", "resources": ["*"], "reason": "r", "approved_by": "a", "expires": "2030-01-01"}}]}}"#
+            ),
+        )
+        .unwrap();
+        let o = tollgate(&["check", "--waivers", file.to_str().unwrap()]);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_a_clean_exit() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["check", "--format", "json", "--no-waivers"])
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1)),
+        "{:?}",
+        out.status
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn principals_without_a_permit_are_denied_by_cedar() {
+    let o = tollgate(&[
+        "check",
+        "fixtures/policies/TG-ENC-001/compliant",
+        "--principal",
+        "team:marketing",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1);
+    let v = json(&o);
+    let findings = v["findings"].as_array().unwrap();
+    // The stack and both resources: none is permitted.
+    assert_eq!(findings.len(), 3, "{findings:#?}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["policy"] == "TG-AUTHZ-001" && f["engine"] == "cedar")
+    );
+    let o = tollgate(&[
+        "check",
+        "fixtures/policies/TG-ENC-001/compliant",
+        "--principal",
+        "team:security",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+}
