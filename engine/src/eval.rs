@@ -35,7 +35,8 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
     /// Each stack's cost estimate, in estate order.
     pub costs: Vec<StackCost>,
-    /// `stack/resource` of resources no Rego rule applied to (Cedar still asked about them).
+    /// `stack/resource` of resources no type-specific rule looked at, in either engine: only
+    /// the generic rules (tagging, authorisation) judged them.
     pub not_evaluated: Vec<String>,
     /// How many rule evaluations ran (Rego rule × item, plus Cedar requests).
     pub evaluations: usize,
@@ -301,9 +302,9 @@ fn eval_resource(
     };
     let mut findings = Vec::new();
     let mut n = 0;
-    let mut had_rules = false;
+    let had_rules = bundle.rego.has_rules_for_type(&r.type_name)
+        || bundle.cedar.has_rules_for_type(&r.type_name);
     for rule in bundle.rego.rules_for_type(&r.type_name) {
-        had_rules = true;
         n += 1;
         let input = object([("resource", p.docs[ri].clone()), ("stack", p.meta.clone())]);
         let meta = &bundle.rego.rules()[rule].meta;

@@ -75,7 +75,7 @@ pub struct Report {
     pub stacks: Vec<StackResult>,
     pub findings: Vec<Finding>,
     pub waivers: WaiverReport,
-    /// `stack/resource` of resources no Rego rule applied to.
+    /// `stack/resource` of resources only generic rules (tagging, authorisation) judged.
     pub not_evaluated: Vec<String>,
 }
 

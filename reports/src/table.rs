@@ -83,7 +83,7 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
     if !report.not_evaluated.is_empty() {
         let _ = writeln!(
             out,
-            "note: {} resource(s) had no Rego rule for their type (Cedar still judged them); see --format json `not_evaluated`",
+            "note: {} resource(s) have no type-specific rule; only tagging and authorisation judged them (--format json lists them in `not_evaluated`)",
             report.not_evaluated.len()
         );
     }

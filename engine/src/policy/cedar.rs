@@ -258,6 +258,8 @@ pub enum CedarAnswer {
 pub struct CedarBundle {
     policies: PolicySet,
     metas: BTreeMap<String, MetaRef>,
+    /// The resource type each `forbid` policy is scoped to (`resource is T`), by id.
+    typed: BTreeMap<String, String>,
     schema: Schema,
     not_permitted: MetaRef,
     authorizer: Authorizer,
@@ -299,6 +301,7 @@ impl CedarBundle {
         })?;
         let mut policies = PolicySet::new();
         let mut metas = BTreeMap::new();
+        let mut typed = BTreeMap::new();
         let mut texts: HashMap<String, (std::path::PathBuf, Arc<str>)> = HashMap::new();
         for file in cedar_files(dir) {
             let text: Arc<str> = json::read_text(&file, json::MAX_FILE_BYTES)
@@ -362,6 +365,11 @@ impl CedarBundle {
                 if p.effect() == cedar_policy::Effect::Forbid {
                     let meta = forbid_meta(p, id, &file).map_err(place)?;
                     metas.insert(id.to_owned(), Arc::new(meta));
+                    if let cedar_policy::ResourceConstraint::Is(t)
+                    | cedar_policy::ResourceConstraint::IsIn(t, _) = p.resource_constraint()
+                    {
+                        typed.insert(id.to_owned(), t.basename().to_owned());
+                    }
                 }
                 policies.add(policy).map_err(|e| place(e.to_string()))?;
                 texts.insert(id.to_owned(), (file.clone(), text.clone()));
@@ -400,6 +408,7 @@ impl CedarBundle {
         Ok(Self {
             policies,
             metas,
+            typed,
             schema,
             not_permitted,
             authorizer: Authorizer::new(),
@@ -408,6 +417,16 @@ impl CedarBundle {
 
     pub fn metas(&self) -> impl Iterator<Item = &PolicyMeta> {
         self.metas.values().map(|m| &**m)
+    }
+
+    /// Whether some `forbid` policy is scoped to `type_name` (`resource is T`).
+    pub fn has_rules_for_type(&self, type_name: &str) -> bool {
+        self.typed.values().any(|t| t == type_name)
+    }
+
+    /// The resource type a `forbid` policy is scoped to, if it names one.
+    pub fn scope_type(&self, id: &str) -> Option<&str> {
+        self.typed.get(id).map(String::as_str)
     }
 
     pub fn schema(&self) -> &Schema {

@@ -277,6 +277,11 @@ impl RegoBundle {
         out.into_iter()
     }
 
+    /// Whether some resource rule names `type_name` in its `resource_types`.
+    pub fn has_rules_for_type(&self, type_name: &str) -> bool {
+        self.by_type.contains_key(type_name)
+    }
+
     /// Indices of the rules at `scope`.
     pub fn rules_at(&self, scope: Scope) -> impl Iterator<Item = usize> + '_ {
         self.rules
