@@ -1,4 +1,5 @@
 //! Every default policy has fixtures under `fixtures/policies/<POLICY-ID>/`: a `violating/`
+#![allow(clippy::unwrap_used)]
 //! estate, its `compliant/` twin, and `expected.json` — the exact findings the violating estate
 //! must produce (engine, policy, resource, outcome). The compliant twin must produce none.
 //! Where a policy exists in both Rego and Cedar, both engines must agree on every fixture.
