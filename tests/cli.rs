@@ -1,6 +1,8 @@
 //! End-to-end tests of the `tollgate` command: exit codes, output shapes, and every bad input
 //! named in the foundation issue. Each test runs the real binary in a child process.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

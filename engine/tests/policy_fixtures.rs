@@ -1,8 +1,9 @@
 //! Every default policy has fixtures under `fixtures/policies/<POLICY-ID>/`: a `violating/`
-#![allow(clippy::unwrap_used)]
 //! estate, its `compliant/` twin, and `expected.json` — the exact findings the violating estate
 //! must produce (engine, policy, resource, outcome). The compliant twin must produce none.
 //! Where a policy exists in both Rego and Cedar, both engines must agree on every fixture.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
