@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tollgate_engine::check::{self, CheckError, CheckSettings};
 use tollgate_engine::policy::{BundleOptions, Principal, RegoMode};
 use tollgate_engine::report::Verdict;
+use tollgate_engine::waiver::Override;
 use tollgate_reports::{Format, RenderOptions};
 
 /// Policy-as-code governance: Rego and Cedar over infrastructure stacks.
@@ -53,6 +54,13 @@ struct CheckArgs {
     /// Judge waiver expiry as of this date (YYYY-MM-DD) instead of today (UTC).
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
+    /// Let a soft-mandatory policy's violations through for this run (repeatable; needs
+    /// --reason). Recorded in every output. Hard-mandatory policies cannot be overridden.
+    #[arg(long = "override", value_name = "POLICY", requires = "reason")]
+    overrides: Vec<String>,
+    /// Why the overrides are needed (recorded in every output).
+    #[arg(long, value_name = "TEXT", requires = "overrides")]
+    reason: Option<String>,
     /// How Rego runs. `vm` (regorus's compiled mode) is for benchmarks only: it turns runtime
     /// errors in rules into "undefined", which fails open.
     #[arg(long, value_enum, default_value_t = RegoModeArg::Interpreter, hide = true)]
@@ -126,6 +134,14 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
                 RegoModeArg::Interpreter => RegoMode::Interpreter,
             },
         },
+        overrides: args
+            .overrides
+            .iter()
+            .map(|p| Override {
+                policy: p.clone(),
+                reason: args.reason.clone().unwrap_or_default(),
+            })
+            .collect(),
     };
     let report = match check::run(&settings) {
         Ok(r) => r,
@@ -134,6 +150,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             return Err(Failure::Usage(lines.join("\nerror: ")));
         }
         Err(CheckError::Policies(e)) => return Err(Failure::Usage(e.to_string())),
+        Err(CheckError::Usage(e)) => return Err(Failure::Usage(e)),
     };
     let format = match args.format {
         FormatArg::Table => Format::Table,

@@ -21,6 +21,8 @@ pub struct CheckSettings {
     pub principal: Principal,
     pub today: NaiveDate,
     pub bundle: BundleOptions,
+    /// Soft-mandatory policies let through for this run.
+    pub overrides: Vec<waiver::Override>,
 }
 
 /// Why a check could not run: bad input (exit 2).
@@ -30,6 +32,8 @@ pub enum CheckError {
     Stacks(#[from] LoadErrors),
     #[error("{0}")]
     Policies(#[from] PolicyError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Loads, evaluates and reports. A `Report` whose verdict is `Fail` is still `Ok`.
@@ -42,6 +46,7 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
         Some(f) => waiver::load_waivers(f, &bundle.metas())?,
         None => Vec::new(),
     };
+    waiver::check_overrides(&settings.overrides, &bundle.metas()).map_err(CheckError::Usage)?;
     let estate = load::load_estate(&settings.paths, registry)?;
     let options = EvalOptions {
         principal: settings.principal.clone(),
@@ -49,10 +54,12 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
     };
     let mut evaluation = eval::evaluate(&estate, &bundle, registry, &options);
     let waiver_report = waiver::apply_waivers(&mut evaluation.findings, &waivers, settings.today);
+    let overrides = waiver::apply_overrides(&mut evaluation.findings, &settings.overrides);
     Ok(Report::new(
         &estate,
         evaluation,
         waiver_report,
+        overrides,
         settings.principal.to_string(),
         Action::Create.name().to_owned(),
         RuleCounts {

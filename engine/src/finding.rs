@@ -128,6 +128,8 @@ pub struct Finding {
     /// The id of the waiver that waives it, if any.
     pub waiver: Option<String>,
     pub waived: bool,
+    /// A soft-mandatory violation let through for this run with `--override` (and a reason).
+    pub overridden: bool,
 }
 
 impl Finding {
@@ -150,13 +152,15 @@ impl Finding {
             line: at.line,
             waiver: None,
             waived: false,
+            overridden: false,
         }
     }
 
     /// Whether this finding fails the run: errors always (fail closed), violations unless advisory;
-    /// waived findings never.
+    /// waived or overridden findings never.
     pub fn fails(&self) -> bool {
         !self.waived
+            && !self.overridden
             && (self.outcome == Outcome::Error || self.enforcement != Enforcement::Advisory)
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::eval::Evaluation;
 use crate::finding::{Finding, Outcome};
 use crate::model::Estate;
-use crate::waiver::WaiverReport;
+use crate::waiver::{OverrideUse, WaiverReport};
 
 /// Pass or fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +36,7 @@ pub struct Summary {
     /// Findings that fail the run (not waived, not advisory, or errors).
     pub failing: usize,
     pub waived: usize,
+    pub overridden: usize,
     pub advisory: usize,
     pub errors: usize,
     pub verdict: Verdict,
@@ -75,6 +76,8 @@ pub struct Report {
     pub stacks: Vec<StackResult>,
     pub findings: Vec<Finding>,
     pub waivers: WaiverReport,
+    /// Soft-mandatory policies overridden for this run, with the reason given.
+    pub overrides: Vec<OverrideUse>,
     /// `stack/resource` of resources only generic rules (tagging, authorisation) judged.
     pub not_evaluated: Vec<String>,
 }
@@ -92,6 +95,7 @@ impl Report {
         estate: &Estate,
         evaluation: Evaluation,
         waivers: WaiverReport,
+        overrides: Vec<OverrideUse>,
         principal: String,
         action: String,
         rules: RuleCounts,
@@ -122,7 +126,11 @@ impl Report {
             findings: findings.len(),
             failing: findings.iter().filter(|f| f.fails()).count(),
             waived: findings.iter().filter(|f| f.waived).count(),
-            advisory: findings.iter().filter(|f| !f.fails() && !f.waived).count(),
+            overridden: findings.iter().filter(|f| f.overridden).count(),
+            advisory: findings
+                .iter()
+                .filter(|f| !f.fails() && !f.waived && !f.overridden)
+                .count(),
             errors: findings
                 .iter()
                 .filter(|f| f.outcome == Outcome::Error)
@@ -145,6 +153,7 @@ impl Report {
             stacks,
             findings,
             waivers,
+            overrides,
             not_evaluated: evaluation.not_evaluated,
         }
     }

@@ -207,6 +207,74 @@ pub fn apply_waivers(
     report
 }
 
+/// A one-run override of a soft-mandatory policy (`--override POLICY --reason TEXT`), Sentinel
+/// style: recorded in every output, never applicable to hard-mandatory policies or to errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Override {
+    pub policy: String,
+    pub reason: String,
+}
+
+/// What an override did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverrideUse {
+    pub policy: String,
+    pub reason: String,
+    pub findings: usize,
+}
+
+/// Checks overrides against the policies that exist.
+pub fn check_overrides(overrides: &[Override], policies: &[&PolicyMeta]) -> Result<(), String> {
+    for o in overrides {
+        if o.reason.trim().is_empty() {
+            return Err("--override needs a --reason".into());
+        }
+        let Some(meta) = policies.iter().find(|m| m.id == o.policy) else {
+            let hint = crate::registry::closest(&o.policy, policies.iter().map(|m| m.id.as_str()))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(format!("--override: unknown policy `{}`{hint}", o.policy));
+        };
+        match meta.enforcement {
+            Enforcement::HardMandatory => {
+                return Err(format!(
+                    "--override: policy `{}` is hard-mandatory and cannot be overridden",
+                    o.policy
+                ));
+            }
+            Enforcement::Advisory => {
+                return Err(format!(
+                    "--override: policy `{}` is advisory and never fails; there is nothing to override",
+                    o.policy
+                ));
+            }
+            Enforcement::SoftMandatory => {}
+        }
+    }
+    Ok(())
+}
+
+/// Marks the unwaived violations of overridden policies. Errors stay failing (fail closed).
+pub fn apply_overrides(findings: &mut [Finding], overrides: &[Override]) -> Vec<OverrideUse> {
+    overrides
+        .iter()
+        .map(|o| {
+            let mut n = 0;
+            for f in findings.iter_mut().filter(|f| {
+                f.policy == o.policy && !f.waived && f.outcome == crate::finding::Outcome::Violation
+            }) {
+                f.overridden = true;
+                n += 1;
+            }
+            OverrideUse {
+                policy: o.policy.clone(),
+                reason: o.reason.clone(),
+                findings: n,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

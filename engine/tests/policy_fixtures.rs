@@ -56,6 +56,7 @@ fn run(dir: &Path, mode: RegoMode) -> Vec<Finding> {
         principal: Principal::parse("ci:fixtures").unwrap(),
         today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
         bundle: BundleOptions { rego_mode: mode },
+        overrides: vec![],
     };
     match check::run(&settings) {
         Ok(report) => report.findings,

@@ -32,6 +32,7 @@ struct Row<'a> {
 fn status(f: &Finding) -> String {
     match (&f.waiver, f.fails(), f.outcome) {
         (Some(w), _, _) => format!("waived ({w})"),
+        (None, false, _) if f.overridden => "overridden".into(),
         (None, true, tollgate_engine::finding::Outcome::Error) => "ERROR".into(),
         (None, true, _) => "FAIL".into(),
         (None, false, _) => "advisory".into(),
@@ -73,6 +74,20 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
         );
         let _ = writeln!(out, "{}", paint(&line, "33", options));
     }
+    for o in &report.overrides {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                &format!(
+                    "override: {} let through {} finding(s) for this run: {}",
+                    o.policy, o.findings, o.reason
+                ),
+                "33",
+                options
+            )
+        );
+    }
     for w in &report.waivers.unused {
         let _ = writeln!(
             out,
@@ -94,7 +109,7 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
     };
     let _ = writeln!(
         out,
-        "{verdict}: {} stacks, {} resources, {} rules ({} Rego, {} Cedar) as {}; {} findings: {} failing, {} waived, {} advisory, {} errors; estimated ${:.2}/month",
+        "{verdict}: {} stacks, {} resources, {} rules ({} Rego, {} Cedar) as {}; {} findings: {} failing, {} waived, {} overridden, {} advisory, {} errors; estimated ${:.2}/month",
         s.stacks,
         s.resources,
         s.rules.rego + s.rules.cedar,
@@ -104,6 +119,7 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
         s.findings,
         s.failing,
         s.waived,
+        s.overridden,
         s.advisory,
         s.errors,
         s.estimated_monthly_cost_usd,
