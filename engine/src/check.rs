@@ -60,6 +60,7 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
         evaluation,
         waiver_report,
         overrides,
+        bundle.metas().into_iter().cloned().collect(),
         settings.principal.to_string(),
         Action::Create.name().to_owned(),
         RuleCounts {

@@ -56,8 +56,10 @@ struct Prepared<'a> {
 
 const COST_META_ID: &str = "TG-COST-000";
 
-fn cost_meta(file: &str) -> PolicyMeta {
-    PolicyMeta {
+/// The built-in rule for a resource whose cost cannot be estimated.
+pub fn cost_meta() -> &'static PolicyMeta {
+    static META: std::sync::OnceLock<PolicyMeta> = std::sync::OnceLock::new();
+    META.get_or_init(|| PolicyMeta {
         id: COST_META_ID.into(),
         title: "Monthly cost could not be estimated".into(),
         family: "budget".into(),
@@ -66,8 +68,8 @@ fn cost_meta(file: &str) -> PolicyMeta {
         remediation: "Set the attribute the price depends on, add the price to the catalogue in policies/data/, or give the resource's usage.".into(),
         description: "A resource whose cost cannot be estimated would let a budget check pass by omission.".into(),
         engine: EngineKind::Tollgate,
-        file: file.into(),
-    }
+        file: "engine/registry/types.json".into(),
+    })
 }
 
 /// Evaluates every stack of `estate` against `bundle`.
@@ -401,7 +403,7 @@ fn eval_stack(
         );
         cedar_findings(answers, &at, &mut findings);
     }
-    let meta = cost_meta(&bundle.dir.display().to_string());
+    let meta = cost_meta();
     for (ri, why) in &p.cost.errors {
         let r = &p.stack.resources[*ri];
         let at = Subject {
@@ -410,7 +412,7 @@ fn eval_stack(
             line: Some(r.position.line),
             ..at
         };
-        findings.push(Finding::new(&meta, &at, Outcome::Error, why.clone()));
+        findings.push(Finding::new(meta, &at, Outcome::Error, why.clone()));
     }
     (findings, n, true)
 }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::eval::Evaluation;
-use crate::finding::{Finding, Outcome};
+use crate::finding::{Finding, Outcome, PolicyMeta};
 use crate::model::Estate;
 use crate::waiver::{OverrideUse, WaiverReport};
 
@@ -78,6 +78,8 @@ pub struct Report {
     pub waivers: WaiverReport,
     /// Soft-mandatory policies overridden for this run, with the reason given.
     pub overrides: Vec<OverrideUse>,
+    /// Every rule the run evaluated, Rego then Cedar, each sorted by id.
+    pub policies: Vec<PolicyMeta>,
     /// `stack/resource` of resources only generic rules (tagging, authorisation) judged.
     pub not_evaluated: Vec<String>,
 }
@@ -96,6 +98,7 @@ impl Report {
         evaluation: Evaluation,
         waivers: WaiverReport,
         overrides: Vec<OverrideUse>,
+        policies: Vec<PolicyMeta>,
         principal: String,
         action: String,
         rules: RuleCounts,
@@ -154,6 +157,7 @@ impl Report {
             findings,
             waivers,
             overrides,
+            policies,
             not_evaluated: evaluation.not_evaluated,
         }
     }

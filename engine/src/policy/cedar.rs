@@ -419,6 +419,11 @@ impl CedarBundle {
         self.metas.values().map(|m| &**m)
     }
 
+    /// The built-in rule for a change no `permit` policy allows.
+    pub fn not_permitted_meta(&self) -> &PolicyMeta {
+        &self.not_permitted
+    }
+
     /// Whether some `forbid` policy is scoped to `type_name` (`resource is T`).
     pub fn has_rules_for_type(&self, type_name: &str) -> bool {
         self.typed.values().any(|t| t == type_name)
