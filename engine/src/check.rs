@@ -50,7 +50,7 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
     let estate = load::load_estate(&settings.paths, registry)?;
     let options = EvalOptions {
         principal: settings.principal.clone(),
-        action: Action::Create,
+        stack_action: Action::Create,
     };
     let mut evaluation = eval::evaluate(&estate, &bundle, registry, &options);
     let waiver_report = waiver::apply_waivers(&mut evaluation.findings, &waivers, settings.today);

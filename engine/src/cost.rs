@@ -190,10 +190,15 @@ pub struct StackCost {
     pub errors: Vec<(usize, String)>,
 }
 
-/// Estimates every resource of a stack.
+/// Estimates every resource of a stack that exists after the change (deletions cost nothing).
 pub fn estimate_stack(stack: &Stack, registry: &Registry, prices: &PriceCatalogue) -> StackCost {
     let mut cost = StackCost::default();
-    for (i, r) in stack.resources.iter().enumerate() {
+    for (i, r) in stack
+        .resources
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.change.remains())
+    {
         match estimate_resource(r, registry, prices) {
             Ok(usd) => {
                 cost.monthly_usd += usd;
@@ -231,6 +236,7 @@ mod tests {
             usage: parse_strict(usage).unwrap(),
             position: LineCol { line: 1, column: 1 },
             references: vec![],
+            change: crate::model::Change::Create,
         }
     }
 

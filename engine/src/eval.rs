@@ -17,16 +17,29 @@ use crate::cost::{self, StackCost};
 use crate::finding::{
     Enforcement, EngineKind, Finding, Outcome, PolicyMeta, Scope, Severity, Subject,
 };
-use crate::model::{Estate, Resource, Stack};
+use crate::model::{Change, Estate, Resource, Stack};
 use crate::policy::cedar::{Action, CedarAnswer, ResourceFacts, StackFacts};
 use crate::policy::{PolicyBundle, Principal};
 use crate::registry::Registry;
 
-/// What to ask Cedar, and as whom.
+/// Who Cedar is asked about. Each resource is asked about the actions its change needs
+/// (`create` for stack documents; a plan's create / update / delete, both for a replacement);
+/// each stack about `stack_action`.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
     pub principal: Principal,
-    pub action: Action,
+    pub stack_action: Action,
+}
+
+/// The Cedar actions a change needs.
+pub fn actions_for(change: Change) -> &'static [Action] {
+    match change {
+        Change::Create => &[Action::Create],
+        Change::Update => &[Action::Update],
+        Change::Replace => &[Action::Delete, Action::Create],
+        Change::Delete => &[Action::Delete],
+        Change::NoOp => &[],
+    }
 }
 
 /// Everything the evaluation found, sorted.
@@ -40,6 +53,19 @@ pub struct Evaluation {
     pub not_evaluated: Vec<String>,
     /// How many rule evaluations ran (Rego rule × item, plus Cedar requests).
     pub evaluations: usize,
+}
+
+impl Prepared<'_> {
+    /// `input.resources` for stack and estate rules: what exists after the change.
+    fn remaining_docs(&self) -> Vec<Value> {
+        self.stack
+            .resources
+            .iter()
+            .zip(&self.docs)
+            .filter(|(r, _)| r.change.remains())
+            .map(|(_, d)| d.clone())
+            .collect()
+    }
 }
 
 /// A stack with what every engine needs, built once.
@@ -116,6 +142,10 @@ pub fn evaluate(
     let (estate_findings, n) = eval_estate(&prepared, bundle);
     out.findings.extend(estate_findings);
     out.evaluations += n;
+    for s in &estate.stacks {
+        out.not_evaluated
+            .extend(s.unmodelled.iter().map(|u| format!("{}/{u}", s.id)));
+    }
     out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.not_evaluated.sort();
     out.costs = prepared.into_iter().map(|p| p.cost).collect();
@@ -209,7 +239,11 @@ fn prepare<'a>(
         .iter()
         .map(|r| resource_doc(r, registry.get(&r.type_name).is_some_and(|t| t.taggable)))
         .collect();
-    let facts = stack_facts(stack, &cost);
+    // Cedar sees the same cents-rounded estimate as Rego, so both round up alike.
+    let facts = StackFacts {
+        estimated_monthly_cost_usd: cost_usd,
+        ..stack_facts(stack, &cost)
+    };
     let resources: Vec<ResourceFacts<'_>> = stack.resources.iter().map(resource_facts).collect();
     let entities = bundle
         .cedar
@@ -306,7 +340,14 @@ fn eval_resource(
     let mut n = 0;
     let had_rules = bundle.rego.has_rules_for_type(&r.type_name)
         || bundle.cedar.has_rules_for_type(&r.type_name);
-    for rule in bundle.rego.rules_for_type(&r.type_name) {
+    // A resource being deleted has no settings left to judge; Cedar still judges the deletion.
+    let rego_rules = r
+        .change
+        .remains()
+        .then(|| bundle.rego.rules_for_type(&r.type_name))
+        .into_iter()
+        .flatten();
+    for rule in rego_rules {
         n += 1;
         let input = object([("resource", p.docs[ri].clone()), ("stack", p.meta.clone())]);
         let meta = &bundle.rego.rules()[rule].meta;
@@ -320,19 +361,23 @@ fn eval_resource(
         );
     }
     let taggable = registry.get(&r.type_name).is_some_and(|t| t.taggable);
-    n += 1;
+    let actions = actions_for(r.change);
+    n += actions.len();
     match &p.entities {
         Ok(entities) => {
             let facts = resource_facts(r);
-            let answers = bundle.cedar.ask(
-                &options.principal,
-                options.action,
-                &p.stack.id,
-                Some((&facts, taggable)),
-                entities,
-            );
-            cedar_findings(answers, &at, &mut findings);
+            for &action in actions {
+                let answers = bundle.cedar.ask(
+                    &options.principal,
+                    action,
+                    &p.stack.id,
+                    Some((&facts, taggable)),
+                    entities,
+                );
+                cedar_findings(answers, &at, &mut findings);
+            }
         }
+        Err(_) if actions.is_empty() => {}
         Err(e) => cedar_findings(
             vec![CedarAnswer::Error {
                 meta: cedar_error_meta(),
@@ -377,7 +422,7 @@ fn eval_stack(
     if rules.peek().is_some() {
         let input = object([
             ("stack", p.meta.clone()),
-            ("resources", Value::from(p.docs.clone())),
+            ("resources", Value::from(p.remaining_docs())),
         ]);
         for rule in rules {
             n += 1;
@@ -396,7 +441,7 @@ fn eval_stack(
     if let Ok(entities) = &p.entities {
         let answers = bundle.cedar.ask(
             &options.principal,
-            options.action,
+            options.stack_action,
             &p.stack.id,
             None,
             entities,
@@ -427,7 +472,7 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
         .map(|p| {
             object([
                 ("stack", p.meta.clone()),
-                ("resources", Value::from(p.docs.clone())),
+                ("resources", Value::from(p.remaining_docs())),
             ])
         })
         .collect();

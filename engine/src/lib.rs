@@ -8,6 +8,7 @@ pub mod check;
 pub mod cost;
 pub mod eval;
 pub mod finding;
+pub mod import;
 pub mod json;
 pub mod load;
 pub mod model;

@@ -13,8 +13,9 @@ use regorus::Value;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::import::InputFormat;
 use crate::json::{self, JsonError, LineCol, LineCounter, Strict};
-use crate::model::{Budget, Estate, Reference, Resource, Source, Stack, is_identifier};
+use crate::model::{Budget, Estate, Origin, Reference, Resource, Source, Stack, is_identifier};
 use crate::registry::{self, Registry};
 
 /// One problem with the input, with its place.
@@ -80,6 +81,21 @@ impl fmt::Display for LoadErrors {
 impl std::error::Error for LoadErrors {}
 
 impl LoadError {
+    /// An error about `file` with no position yet.
+    pub fn plain(file: &Path, kind: LoadErrorKind, message: impl Into<String>) -> Self {
+        Self::new(file, kind, message)
+    }
+
+    /// A JSON error; `prefix` is the JSON path of the value that was being read.
+    pub fn json(file: &Path, e: JsonError, prefix: &str) -> Self {
+        Self::from_json(file, e, prefix)
+    }
+
+    /// Sets the JSON path.
+    pub fn with_path(self, path: impl Into<String>) -> Self {
+        self.path(path)
+    }
+
     fn new(file: &Path, kind: LoadErrorKind, message: impl Into<String>) -> Self {
         Self {
             file: file.to_path_buf(),
@@ -91,7 +107,8 @@ impl LoadError {
         }
     }
 
-    fn at(mut self, position: LineCol) -> Self {
+    /// Sets the line and column.
+    pub fn at(mut self, position: LineCol) -> Self {
         self.position = Some(position);
         self
     }
@@ -165,12 +182,21 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadErrors> {
     }
 }
 
-/// Loads and checks the stacks in `paths` (files or directories).
+/// Loads and checks the stacks in `paths` (files or directories), detecting each file's format.
 pub fn load_estate(paths: &[PathBuf], registry: &Registry) -> Result<Estate, LoadErrors> {
+    load_estate_as(paths, registry, InputFormat::Auto)
+}
+
+/// Loads and checks the stacks in `paths`, every file read as `format`.
+pub fn load_estate_as(
+    paths: &[PathBuf],
+    registry: &Registry,
+    format: InputFormat,
+) -> Result<Estate, LoadErrors> {
     let files = expand_paths(paths)?;
     let results: Vec<Result<Stack, Vec<LoadError>>> = files
         .par_iter()
-        .map(|f| load_stack_file(f, registry))
+        .map(|f| load_stack_file(f, registry, format))
         .collect();
     let mut stacks = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
@@ -179,6 +205,9 @@ pub fn load_estate(paths: &[PathBuf], registry: &Registry) -> Result<Estate, Loa
             Ok(s) => stacks.push(s),
             Err(e) => errors.extend(e),
         }
+    }
+    if errors.is_empty() {
+        stacks = merge_plans(stacks, &mut errors);
     }
     if errors.is_empty() {
         stacks.sort_by(|a, b| a.id.cmp(&b.id));
@@ -236,11 +265,23 @@ struct ResourceFile {
     usage: Strict,
 }
 
-/// Reads one stack document. All problems in the file are returned together.
-pub fn load_stack_file(file: &Path, registry: &Registry) -> Result<Stack, Vec<LoadError>> {
+/// Reads one input file — a stack document or a Terraform plan, by `format` or by its content.
+/// All problems in the file are returned together.
+pub fn load_stack_file(
+    file: &Path,
+    registry: &Registry,
+    format: InputFormat,
+) -> Result<Stack, Vec<LoadError>> {
     let text = json::read_text(file, json::MAX_FILE_BYTES)
         .map_err(|e| vec![LoadError::new(file, LoadErrorKind::Read, e.to_string())])?;
-    parse_stack(file, &text, registry)
+    let format = match format {
+        InputFormat::Auto => InputFormat::detect(file, &text),
+        f => f,
+    };
+    match format {
+        InputFormat::TerraformPlan => crate::import::terraform::parse_plan(file, &text, registry),
+        InputFormat::Stack | InputFormat::Auto => parse_stack(file, &text, registry),
+    }
 }
 
 /// Parses one stack document from `text`; `file` names it in messages.
@@ -335,6 +376,8 @@ pub fn parse_stack(file: &Path, text: &str, registry: &Registry) -> Result<Stack
         budget,
         resources,
         source: Source::new(file, top),
+        origin: Origin::Document,
+        unmodelled: Vec::new(),
     })
 }
 
@@ -462,6 +505,7 @@ fn parse_resource(
         usage,
         position,
         references,
+        change: crate::model::Change::Create,
     })
 }
 
@@ -490,6 +534,37 @@ fn collect_references(root: &Value, root_path: &str, out: &mut Vec<Reference>) {
         }
     }
     out.sort();
+}
+
+/// A plan checked together with the stack document of the same id replaces that document's
+/// resources and keeps its envelope (repository, owner, budget, dependencies).
+fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
+    let (plans, mut docs): (Vec<Stack>, Vec<Stack>) = stacks
+        .into_iter()
+        .partition(|s| s.origin == Origin::TerraformPlan);
+    let mut out = Vec::with_capacity(docs.len() + plans.len());
+    for plan in plans {
+        match docs
+            .iter()
+            .position(|d| d.id == plan.id && d.origin == Origin::Document)
+        {
+            Some(i) => {
+                let doc = docs.swap_remove(i);
+                out.push(Stack {
+                    resources: plan.resources,
+                    source: plan.source,
+                    origin: Origin::TerraformPlan,
+                    unmodelled: plan.unmodelled,
+                    ..doc
+                });
+            }
+            None => out.push(plan),
+        }
+    }
+    if errors.is_empty() {
+        out.extend(docs);
+    }
+    out
 }
 
 /// Checks what needs the whole estate: unique stack ids, references that resolve, no cycles.

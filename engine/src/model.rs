@@ -52,6 +52,17 @@ pub struct Stack {
     pub budget: Option<Budget>,
     pub resources: Vec<Resource>,
     pub source: Source,
+    pub origin: Origin,
+    /// Resources read from the input whose type is not registered (`address (type)`): nothing
+    /// can judge them, so they are reported as not evaluated rather than passed.
+    pub unmodelled: Vec<String>,
+}
+
+/// What a stack was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Document,
+    TerraformPlan,
 }
 
 /// Where a stack was read from.
@@ -90,6 +101,27 @@ pub struct Resource {
     pub position: LineCol,
     /// `${id}` / `${stack.id}` references found in its properties.
     pub references: Vec<Reference>,
+    /// What the change does to it: stack documents describe resources to create; plans say.
+    pub change: Change,
+}
+
+/// What a change does to one resource (Terraform's plan actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    Create,
+    Update,
+    /// Deleted, then created again (or created before the old one is deleted).
+    Replace,
+    Delete,
+    NoOp,
+}
+
+impl Change {
+    /// Whether the resource exists after the change (so policies on its settings apply).
+    pub fn remains(self) -> bool {
+        self != Change::Delete
+    }
 }
 
 /// A reference from a property value to another resource.

@@ -295,10 +295,16 @@ pub fn check_object(
     Ok(())
 }
 
-/// Checks `value` against `t`. `null` is accepted anywhere and means "not set".
+/// Checks `value` against `t`. `null` is accepted anywhere and means "not set"; so are the
+/// importers' markers for values unknown until apply and sensitive values.
 pub fn check(value: &Value, t: &PropType, path: &str) -> Result<(), SchemaViolation> {
     let ok = match (t, value) {
         (_, Value::Null) | (PropType::Json, _) => true,
+        (_, Value::String(s))
+            if s.as_ref() == crate::import::UNKNOWN || s.as_ref() == crate::import::SENSITIVE =>
+        {
+            true
+        }
         (PropType::String, Value::String(_)) | (PropType::Bool, Value::Bool(_)) => true,
         (PropType::Int, Value::Number(n)) => n.as_i64().is_some() && n.is_integer(),
         (PropType::StringMap, Value::Object(o)) => {

@@ -169,6 +169,7 @@ fn rego_and_cedar_agree_on_every_fixture_for_shared_policies() {
             type Flagged = BTreeSet<(String, Option<String>)>;
             let mut by: BTreeMap<(String, String), Flagged> = BTreeMap::new();
             let in_cedar_scope = |f: &&Finding| match bundle.cedar.scope_type(&f.policy) {
+                Some("Stack") => f.resource.is_none(),
                 Some(t) => f.resource_type.as_deref() == Some(t),
                 None => true,
             };

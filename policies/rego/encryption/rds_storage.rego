@@ -22,6 +22,6 @@ deny contains msg if {
 deny contains msg if {
 	lib.props.storage_encrypted == true
 	lib.is_prod
-	not lib.props.kms_key_id
+	object.get(lib.props, "kms_key_id", "") == ""
 	msg := sprintf("%s is encrypted with the AWS-managed key; prod needs a customer-managed kms_key_id", [lib.name])
 }

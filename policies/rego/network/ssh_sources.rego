@@ -11,7 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_security_group"],
 	"description": "SSH (TCP 22) is reachable only from the Client VPN's address range or from the bastion's security group, so every session passes through an authenticated, logged path.",
-	"remediation": "Use cidr_blocks from data.config.network.vpn_client_cidrs, or security_groups = [\"${bastion.bastion_sg}\"].",
+	"remediation": "Use cidr_blocks from data.config.network.vpn_client_cidrs, or security_groups = [\"${bastion.bastion-sg}\"].",
 }
 
 network := data.config.network

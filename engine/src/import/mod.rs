@@ -1,0 +1,44 @@
+//! Importers: Terraform plans and CloudFormation templates, resolved into the same model as stack
+//! documents so one policy gives the same answer on each.
+//!
+//! Each importer reads only what the model needs, keeps the line of every resource for reports,
+//! folds split resources (a bucket's encryption configuration, a group's rules) into the object
+//! they configure, and marks values that are unknown until apply with [`UNKNOWN`] — a string, so a
+//! rule that expects `true` sees "not true" (fail closed) and never "false".
+
+pub mod terraform;
+
+use std::path::Path;
+
+/// The value Tollgate puts where a plan says "known after apply".
+pub const UNKNOWN: &str = "(known after apply)";
+
+/// The value Tollgate puts where a plan marks a value sensitive: it is never read, stored or shown.
+pub const SENSITIVE: &str = "(sensitive value)";
+
+/// What kind of document a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Decide from the content (and, for YAML, the extension).
+    Auto,
+    /// A Tollgate stack document.
+    Stack,
+    /// `terraform show -json PLAN`.
+    TerraformPlan,
+}
+
+impl InputFormat {
+    /// What `text` (read from `file`) is, when the format is `Auto`. Looks only at the start of
+    /// the document: Terraform writes `format_version` first; stack documents begin with `stack`.
+    pub fn detect(file: &Path, text: &str) -> InputFormat {
+        let _ = file;
+        let head: String = text.chars().take(4096).collect();
+        if head.contains("\"format_version\"")
+            && (text.contains("\"resource_changes\"") || text.contains("\"planned_values\""))
+        {
+            InputFormat::TerraformPlan
+        } else {
+            InputFormat::Stack
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Terraform plans: modules, unknown values, deletes, replacements, split resources, and the
+//! same findings as the equivalent stack document.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use tollgate_engine::check::{self, CheckSettings};
+use tollgate_engine::import::UNKNOWN;
+use tollgate_engine::load::{self, LoadErrorKind};
+use tollgate_engine::model::Change;
+use tollgate_engine::policy::{BundleOptions, Principal};
+use tollgate_engine::registry::Registry;
+use tollgate_engine::report::Report;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn check(paths: &[PathBuf]) -> Report {
+    let settings = CheckSettings {
+        paths: paths.to_vec(),
+        policies: root().join("policies"),
+        waivers: None,
+        principal: Principal::parse("ci:plans").unwrap(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        bundle: BundleOptions::default(),
+        overrides: vec![],
+    };
+    check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn findings(report: &Report) -> BTreeSet<(String, String, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.resource.clone().unwrap_or_default(),
+                f.policy.clone(),
+                f.engine.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn set(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
+    items
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_plan_is_read_into_the_model() {
+    let estate = load::load_estate(
+        &[root().join("fixtures/terraform/storage.plan.json")],
+        Registry::builtin(),
+    )
+    .unwrap();
+    assert_eq!(estate.stacks.len(), 1);
+    let s = &estate.stacks[0];
+    assert_eq!(s.id, "plan-storage");
+    assert_eq!(s.environment, "prod");
+    assert_eq!(s.region, "eu-west-1", "from the aws provider block");
+    assert_eq!(s.budget.as_ref().unwrap().monthly_limit_usd, 500);
+    let ids: Vec<&str> = s.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            // `exports` and `module.events.this` name two resources each, so they keep their addresses.
+            "audit",
+            "aws_kms_key.exports",
+            "aws_s3_bucket.exports",
+            "legacy",
+            "module.events.aws_kms_key.this",
+            "module.events.aws_s3_bucket.this",
+            "workers",
+        ]
+    );
+    let r = |id: &str| s.resources.iter().find(|r| r.id == id).unwrap();
+    // Split resources folded into their bucket, through configuration references (unknown ids).
+    let events = r("module.events.aws_s3_bucket.this");
+    assert_eq!(
+        events.properties["server_side_encryption"]["sse_algorithm"],
+        "aws:kms".into()
+    );
+    assert_eq!(
+        events.properties["server_side_encryption"]["kms_key_id"],
+        UNKNOWN.into()
+    );
+    assert_eq!(
+        events.properties["public_access_block"]["restrict_public_buckets"],
+        true.into()
+    );
+    assert_eq!(events.properties["versioning"]["enabled"], true.into());
+    assert_eq!(events.tags["stack"], "plan-storage");
+    // ... and through known values.
+    let exports = r("aws_s3_bucket.exports");
+    assert_eq!(
+        exports.properties["server_side_encryption"]["sse_algorithm"],
+        "AES256".into()
+    );
+    assert_eq!(exports.properties["versioning"]["enabled"], false.into());
+    // Security group rules from both split resource types.
+    let workers = r("workers");
+    let ingress = workers.properties["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 2);
+    assert_eq!(ingress[0]["from_port"], 22i64.into());
+    assert_eq!(ingress[1]["cidr_blocks"][0], "0.0.0.0/0".into());
+    // Actions, and unknowns that are not read as false.
+    assert_eq!(r("aws_kms_key.exports").change, Change::Replace);
+    assert_eq!(
+        r("aws_kms_key.exports").properties["enable_key_rotation"],
+        UNKNOWN.into()
+    );
+    assert_eq!(r("legacy").change, Change::Delete);
+    assert_eq!(r("audit").change, Change::NoOp);
+    assert_eq!(s.unmodelled, ["random_id.suffix (random_id)"]);
+}
+
+#[test]
+fn a_plan_gets_exactly_the_expected_findings() {
+    let report = check(&[root().join("fixtures/terraform/storage.plan.json")]);
+    let want = set(&[
+        // SSE-S3 in prod, and versioning suspended.
+        ("aws_s3_bucket.exports", "TG-ENC-001", "rego"),
+        ("aws_s3_bucket.exports", "TG-ENC-001", "cedar"),
+        ("aws_s3_bucket.exports", "TG-BAK-002", "rego"),
+        ("aws_s3_bucket.exports", "TG-BAK-002", "cedar"),
+        // Rotation unknown until apply: not "false", but not "true" either — fails closed.
+        ("aws_kms_key.exports", "TG-ENC-007", "rego"),
+        ("aws_kms_key.exports", "TG-ENC-007", "cedar"),
+        // The replacement deletes a prod key, and the delete removes a prod bucket: the CI
+        // identity may not delete in prod.
+        ("aws_kms_key.exports", "TG-AUTHZ-001", "cedar"),
+        ("legacy", "TG-AUTHZ-001", "cedar"),
+        // SSH and HTTPS from anywhere on a group that is not the edge.
+        ("workers", "TG-NET-001", "rego"),
+        ("workers", "TG-NET-002", "rego"),
+    ]);
+    assert_eq!(findings(&report), want);
+    assert_eq!(
+        report
+            .not_evaluated
+            .iter()
+            .filter(|n| n.contains("random_id"))
+            .count(),
+        1
+    );
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.policy == "TG-NET-002")
+        .unwrap();
+    assert!(f.file.ends_with("storage.plan.json"));
+    assert!(
+        f.line.unwrap() > 100,
+        "the line of the group's entry in the plan, got {:?}",
+        f.line
+    );
+}
+
+#[test]
+fn unsupported_format_versions_and_unknown_actions_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(root().join("fixtures/terraform/storage.plan.json")).unwrap();
+    let cases = [
+        (
+            text.replacen(
+                "\"format_version\": \"1.2\"",
+                "\"format_version\": \"2.0\"",
+                1,
+            ),
+            "unsupported Terraform plan format_version `2.0`",
+        ),
+        (
+            text.replacen("\"no-op\"", "\"explode\"", 1),
+            "unknown plan actions [\"explode\"]",
+        ),
+        (
+            text.replacen("\"environment\": {", "\"environmentx\": {", 1)
+                .replace("\"environment\": \"prod\",", ""),
+            "does not say its stack's environment",
+        ),
+    ];
+    for (i, (broken, want)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("p{i}.json"));
+        std::fs::write(&file, broken).unwrap();
+        let err = load::load_estate(&[file], Registry::builtin()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(want), "{text}");
+        assert!(text.contains(&format!("p{i}.json")), "{text}");
+        let _ = LoadErrorKind::Shape;
+    }
+}
+
+/// Every single-stack violating fixture of the policy corpus, as the equivalent Terraform plan
+/// (written by `fixtures/terraform/from_stack.py`: block lists, JSON-string policies, unknown
+/// references, split S3 settings and security-group rules), gives the same findings.
+#[test]
+fn plans_and_their_stack_documents_give_the_same_findings() {
+    let mut compared = 0;
+    let mut differences = Vec::new();
+    for entry in std::fs::read_dir(root().join("fixtures/terraform/equivalent")).unwrap() {
+        let plan = entry.unwrap().path();
+        let id = plan
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .trim_end_matches(".plan.json")
+            .to_string();
+        let doc_dir = root().join("fixtures/policies").join(&id).join("violating");
+        let from_doc = findings(&check(&[doc_dir]));
+        let from_plan = findings(&check(&[plan.clone()]));
+        assert!(
+            !from_doc.is_empty(),
+            "{id}: the violating fixture has findings"
+        );
+        if from_doc != from_plan {
+            differences.push(format!(
+                "{id}: only from the document {:?}; only from the plan {:?}",
+                from_doc.difference(&from_plan).collect::<Vec<_>>(),
+                from_plan.difference(&from_doc).collect::<Vec<_>>()
+            ));
+        }
+        compared += 1;
+    }
+    assert!(compared >= 30, "compared {compared} plans");
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
