@@ -4,8 +4,12 @@
 #
 #   bench/run.sh                      # from anywhere; runs in the repository root
 #   BENCH_DIR=/tmp/x RUNS=5 bench/run.sh
+#   SKIP_BUILD=1 bench/run.sh         # measure the binaries already in target/release
 #
 # Prints a Markdown table (best wall time of RUNS runs; user time and peak RSS of that run).
+# Before each run it waits (up to QUIET_WAIT seconds, default 600) for the machine to be at least
+# QUIET_IDLE percent idle (default 90), so a concurrent build does not skew the numbers; set
+# QUIET_WAIT=0 to skip.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,6 +21,8 @@ RESOURCES=${RESOURCES:-100000}
 VIOLATING_PCT=${VIOLATING_PCT:-20}
 SEED=${SEED:-42}
 BIN=$ROOT/target/release
+QUIET_WAIT=${QUIET_WAIT:-600}
+QUIET_IDLE=${QUIET_IDLE:-90}
 
 if [[ ! -x /usr/bin/time ]]; then
   if command -v apt-get >/dev/null; then
@@ -27,9 +33,13 @@ if [[ ! -x /usr/bin/time ]]; then
   fi
 fi
 
-echo "== building (release)" >&2
-cargo build --release -p tollgate-bench >&2
-cargo build --release >&2
+if [[ ${SKIP_BUILD:-0} == 1 ]]; then
+  echo "== SKIP_BUILD=1: using the binaries in $BIN" >&2
+else
+  echo "== building (release)" >&2
+  cargo build --release -p tollgate-bench >&2
+  cargo build --release >&2
+fi
 
 want="stacks=$STACKS resources=$RESOURCES violating-pct=$VIOLATING_PCT seed=$SEED from=stacks"
 if [[ ! -f $BENCH_DIR/.gen-estate ]] || [[ "$(cat "$BENCH_DIR/.gen-estate")" != "$want" ]]; then
@@ -40,6 +50,34 @@ else
   echo "== reusing $BENCH_DIR ($want)" >&2
 fi
 echo "== estate: $(du -sh "$BENCH_DIR" | cut -f1), $(find "$BENCH_DIR" -name '*.json' | wc -l) stack files" >&2
+
+# Percentage of CPU time idle over one second, from /proc/stat.
+idle_pct() {
+  local _ u n s i w q sq st t1 i1 t2 i2
+  read -r _ u n s i w q sq st _ </proc/stat
+  t1=$((u + n + s + i + w + q + sq + st)) i1=$((i + w))
+  sleep 1
+  read -r _ u n s i w q sq st _ </proc/stat
+  t2=$((u + n + s + i + w + q + sq + st)) i2=$((i + w))
+  echo $((100 * (i2 - i1) / (t2 - t1 > 0 ? t2 - t1 : 1)))
+}
+
+SKEWED=0
+wait_quiet() {
+  local waited=0 idle
+  ((QUIET_WAIT > 0)) || return 0
+  while idle=$(idle_pct); ((idle < QUIET_IDLE)); do
+    if ((waited == 0)); then
+      echo "   waiting for the machine to be quiet (idle ${idle}%)" >&2
+    fi
+    waited=$((waited + 1))
+    if ((waited >= QUIET_WAIT)); then
+      echo "   still busy after ${QUIET_WAIT}s (idle ${idle}%); measuring anyway" >&2
+      SKEWED=1
+      return 0
+    fi
+  done
+}
 
 TIMING=$(mktemp)
 trap 'rm -f "$TIMING"' EXIT
@@ -53,6 +91,7 @@ measure() {
   shift 4
   local best="" best_user="" best_kib="" i rc wall user kib
   for ((i = 1; i <= RUNS; i++)); do
+    wait_quiet
     rc=0
     /usr/bin/time -o "$TIMING" -f '%e %U %M' "$@" >/dev/null || rc=$?
     if ((rc != 0 && rc != 1)); then
@@ -99,3 +138,6 @@ echo "|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 echo
 echo "Summary: $summary"
+if ((SKEWED)); then
+  echo "Warning: some runs shared the CPUs with other work; the numbers are pessimistic." >&2
+fi

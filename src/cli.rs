@@ -1,11 +1,12 @@
 //! Flags, their resolution into settings, and the commands.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use tollgate_engine::check::{self, CheckError, CheckSettings};
+use tollgate_engine::check::{self, ChangedFiles, CheckError, CheckSettings};
+use tollgate_engine::import::InputFormat;
 use tollgate_engine::policy::{BundleOptions, Principal, RegoMode};
 use tollgate_engine::report::Verdict;
 use tollgate_engine::waiver::Override;
@@ -36,9 +37,20 @@ struct CheckArgs {
     /// The policy bundle folder (rego/, cedar/, data/).
     #[arg(long, default_value = "policies", value_name = "DIR")]
     policies: PathBuf,
-    /// Output format.
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
+    /// Also write FORMAT to FILE (repeatable), e.g. `--output sarif=tollgate.sarif`. Files are
+    /// written atomically: a failed run never leaves a truncated report behind.
+    #[arg(long = "output", value_name = "FORMAT=FILE", value_parser = parse_output)]
+    outputs: Vec<(FormatArg, PathBuf)>,
+    /// What the inputs are; by default each file's content decides.
+    #[arg(long, value_enum, default_value_t = InputFormatArg::Auto)]
+    input_format: InputFormatArg,
+    /// Check only the stacks whose files changed since this git reference, and the stacks that
+    /// depend on them (all of them when the policies or waivers changed).
+    #[arg(long, value_name = "GIT_REF")]
+    changed_since: Option<String>,
     /// Worker threads (default: every core; RAYON_NUM_THREADS is honoured too).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     threads: Option<u16>,
@@ -67,10 +79,44 @@ struct CheckArgs {
     rego_mode: RegoModeArg,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum FormatArg {
     Table,
     Json,
+    Sarif,
+    Junit,
+    Markdown,
+}
+
+impl FormatArg {
+    fn format(self) -> Format {
+        match self {
+            FormatArg::Table => Format::Table,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Junit => Format::Junit,
+            FormatArg::Markdown => Format::Markdown,
+        }
+    }
+}
+
+fn parse_output(s: &str) -> Result<(FormatArg, PathBuf), String> {
+    let (format, file) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected FORMAT=FILE, e.g. sarif=tollgate.sarif"))?;
+    let format = FormatArg::from_str(format, true)
+        .map_err(|_| format!("`{format}` is not a format (table, json, sarif, junit, markdown)"))?;
+    if file.is_empty() {
+        return Err(format!("`{s}`: the file name is empty"));
+    }
+    Ok((format, PathBuf::from(file)))
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum InputFormatArg {
+    Auto,
+    Stack,
+    TerraformPlan,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -122,7 +168,17 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         (Some(f), false) => Some(f),
         (None, false) => Some(PathBuf::from("waivers.json")).filter(|p| p.is_file()),
     };
+    let changed = match &args.changed_since {
+        Some(reference) => Some(changed_files(reference)?),
+        None => None,
+    };
     let settings = CheckSettings {
+        input_format: match args.input_format {
+            InputFormatArg::Auto => InputFormat::Auto,
+            InputFormatArg::Stack => InputFormat::Stack,
+            InputFormatArg::TerraformPlan => InputFormat::TerraformPlan,
+        },
+        changed,
         paths: args.paths,
         policies: args.policies,
         waivers,
@@ -152,10 +208,13 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         Err(CheckError::Policies(e)) => return Err(Failure::Usage(e.to_string())),
         Err(CheckError::Usage(e)) => return Err(Failure::Usage(e)),
     };
-    let format = match args.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Json => Format::Json,
-    };
+    // Files first: a report that cannot be written is an error before anything is printed.
+    for (format, file) in &args.outputs {
+        let text = tollgate_reports::render(&report, format.format(), RenderOptions::default());
+        write_atomically(file, &text)
+            .map_err(|e| Failure::Usage(format!("--output {}: {e}", file.display())))?;
+    }
+    let format = args.format.format();
     let options = RenderOptions {
         color: format == Format::Table
             && std::io::stdout().is_terminal()
@@ -174,5 +233,57 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     Ok(match report.summary.verdict {
         Verdict::Pass => ExitCode::SUCCESS,
         Verdict::Fail => ExitCode::from(1),
+    })
+}
+
+/// Writes `text` to `file` through a temporary file in the same folder, renamed into place, so
+/// readers never see a partial report and a failure leaves any previous file untouched.
+fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(file).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Files changed since `reference`: committed changes (`git diff REF`), changes in the working
+/// tree, and untracked files — everything a pull request's check would see.
+fn changed_files(reference: &str) -> Result<ChangedFiles, Failure> {
+    let git = |args: &[&str]| -> Result<String, Failure> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| Failure::Usage(format!("--changed-since: cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(Failure::Usage(format!(
+                "--changed-since {reference}: git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let top = git(&["rev-parse", "--show-toplevel"])?;
+    let top = PathBuf::from(top.trim());
+    git(&[
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        &format!("{reference}^{{commit}}"),
+    ])?;
+    let mut files: Vec<PathBuf> = git(&["diff", "--name-only", "--no-renames", reference, "--"])?
+        .lines()
+        .chain(git(&["ls-files", "--others", "--exclude-standard"])?.lines())
+        .map(|l| top.join(l))
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(ChangedFiles {
+        since: reference.to_owned(),
+        files,
     })
 }

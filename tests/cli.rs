@@ -450,3 +450,209 @@ fn principals_without_a_permit_are_denied_by_cedar() {
     ]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
 }
+
+#[test]
+fn soft_mandatory_findings_can_be_overridden_for_one_run_hard_ones_cannot() {
+    let o = tollgate(&[
+        "check",
+        "--no-waivers",
+        "--override",
+        "TG-ENV-001",
+        "--reason",
+        "rename tracked in PLAT-123",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["findings"][0]["overridden"], true);
+    assert_eq!(v["overrides"][0]["reason"], "rename tracked in PLAT-123");
+    assert_eq!(v["overrides"][0]["findings"], 1);
+    assert_eq!(v["summary"]["overridden"], 1);
+    let o = tollgate(&["check", "--override", "TG-NET-001", "--reason", "x"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("hard-mandatory and cannot be overridden"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tollgate(&["check", "--override", "TG-ENV-001"]);
+    assert_eq!(code(&o), 2, "an override needs a reason");
+}
+
+#[test]
+fn several_formats_at_once_are_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
+    let o = tollgate(&[
+        "check",
+        "fixtures/policies/TG-ENC-001/violating",
+        "--format",
+        "json",
+        "--output",
+        &format!("sarif={}", path("out.sarif")),
+        "--output",
+        &format!("junit={}", path("out.xml")),
+        "--output",
+        &format!("markdown={}", path("out.md")),
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(json(&o)["summary"]["verdict"], "fail");
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(path("out.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+    let junit = std::fs::read_to_string(path("out.xml")).unwrap();
+    assert!(junit.starts_with("<?xml"), "{junit}");
+    assert!(junit.contains("TG-ENC-001"));
+    let md = std::fs::read_to_string(path("out.md")).unwrap();
+    assert!(md.contains("FAIL"), "{md}");
+    // Only the report files are left in the folder: no temporary files.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["out.md", "out.sarif", "out.xml"]);
+}
+
+#[test]
+fn an_output_that_cannot_be_written_fails_loudly_and_leaves_nothing_behind() {
+    let o = tollgate(&["check", "--output", "sarif=no/such/dir/out.sarif"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--output no/such/dir/out.sarif"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+    let o = tollgate(&["check", "--output", "yaml=x"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("not a format"), "{}", stderr(&o));
+}
+
+#[test]
+fn terraform_plans_are_checked_by_content_or_by_flag() {
+    for extra in [&[][..], &["--input-format", "terraform-plan"][..]] {
+        let mut args = vec![
+            "check",
+            "fixtures/terraform/storage.plan.json",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        let o = tollgate(&args);
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(v["summary"]["stacks"], 1);
+        assert_eq!(v["findings"].as_array().unwrap().len(), 11);
+    }
+    // A stack document read as a plan is bad input.
+    let o = tollgate(&[
+        "check",
+        "stacks/cache.json",
+        "--input-format",
+        "terraform-plan",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("stacks/cache.json"), "{}", stderr(&o));
+}
+
+/// `--changed-since` in a scratch git repository: only the changed stack and its dependents.
+#[test]
+fn changed_since_checks_changed_stacks_and_their_dependents() {
+    let repo = tempfile::tempdir().unwrap();
+    let r = repo.path();
+    copy_dir(&root().join("stacks"), &r.join("stacks"));
+    copy_dir(&root().join("policies"), &r.join("policies"));
+    std::fs::copy(root().join("waivers.json"), r.join("waivers.json")).unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(r)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "estate"]);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(args)
+            .args(["--as-of", TODAY])
+            .current_dir(r)
+            .output()
+            .unwrap()
+    };
+    // Nothing changed: every stack skipped, a pass.
+    let o = run(&["check", "--changed-since", "HEAD", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["summary"]["stacks"], 0);
+    assert_eq!(v["selection"]["skipped"].as_array().unwrap().len(), 23);
+    // Touch the vpn stack (uncommitted): vpn is checked, and bastion, which depends on it.
+    let file = r.join("stacks/vpn.json");
+    let text = std::fs::read_to_string(&file).unwrap().replacen(
+        "\"owner\":",
+        "\"description\": \"touched\",\n  \"owner\":",
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    let o = run(&["check", "--changed-since", "HEAD", "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["selection"]["changed"], serde_json::json!(["vpn"]));
+    let dependents: Vec<&str> = v["selection"]["dependents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let checked: Vec<&str> = v["stacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stack"].as_str().unwrap())
+        .collect();
+    assert!(checked.contains(&"vpn"));
+    for d in &dependents {
+        assert!(checked.contains(d), "{d}");
+    }
+    assert_eq!(checked.len(), 1 + dependents.len());
+    assert!(v["selection"]["skipped"].as_array().unwrap().len() >= 10);
+    // A policy change checks everything.
+    std::fs::write(r.join("policies/data/extra.json"), "{}").unwrap();
+    let o = run(&[
+        "check",
+        "--changed-since",
+        "HEAD",
+        "--format",
+        "json",
+        "--no-waivers",
+    ]);
+    let v = json(&o);
+    assert_eq!(v["summary"]["stacks"], 23, "{}", stderr(&o));
+    assert!(
+        v["selection"]["all_because"]
+            .as_str()
+            .unwrap()
+            .contains("policy bundle changed")
+    );
+    // A reference git does not know is bad input.
+    let o = run(&["check", "--changed-since", "no-such-ref"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--changed-since no-such-ref"),
+        "{}",
+        stderr(&o)
+    );
+}

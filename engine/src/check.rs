@@ -1,6 +1,7 @@
 //! The `check` pipeline: load stacks and policies, evaluate, apply waivers, report.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
@@ -9,13 +10,15 @@ use crate::load::{self, LoadErrors};
 use crate::policy::cedar::Action;
 use crate::policy::{BundleOptions, PolicyBundle, PolicyError, Principal};
 use crate::registry::Registry;
-use crate::report::{Report, RuleCounts};
+use crate::report::{Report, RuleCounts, RunInfo};
 use crate::waiver;
 
 /// What to check, resolved from flags.
 #[derive(Debug, Clone)]
 pub struct CheckSettings {
     pub paths: Vec<PathBuf>,
+    /// What the inputs are (`Auto`: each file's content decides).
+    pub input_format: crate::import::InputFormat,
     pub policies: PathBuf,
     pub waivers: Option<PathBuf>,
     pub principal: Principal,
@@ -23,6 +26,85 @@ pub struct CheckSettings {
     pub bundle: BundleOptions,
     /// Soft-mandatory policies let through for this run.
     pub overrides: Vec<waiver::Override>,
+    /// Check only the stacks these files touch (and the stacks that depend on them).
+    pub changed: Option<ChangedFiles>,
+}
+
+/// Files changed since a git reference (`--changed-since`), as absolute paths.
+#[derive(Debug, Clone)]
+pub struct ChangedFiles {
+    pub since: String,
+    pub files: Vec<PathBuf>,
+}
+
+/// Which stacks a `--changed-since` run checked and which it skipped.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Selection {
+    pub since: String,
+    /// Why every stack was checked, when something every stack depends on changed.
+    pub all_because: Option<String>,
+    pub changed: Vec<String>,
+    /// Stacks checked because they depend (transitively) on a changed one.
+    pub dependents: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The stacks whose files changed, plus every stack that depends on one of them.
+fn select(
+    estate: &crate::model::Estate,
+    settings: &CheckSettings,
+    changed: &ChangedFiles,
+) -> Selection {
+    let files: BTreeSet<PathBuf> = changed.files.iter().map(|f| canonical(f)).collect();
+    let policies = canonical(&settings.policies);
+    let waivers = settings.waivers.as_deref().map(canonical);
+    let all_because = files.iter().find_map(|f| {
+        if f.starts_with(&policies) {
+            Some(format!("the policy bundle changed ({})", f.display()))
+        } else if Some(f) == waivers.as_ref() {
+            Some(format!("the waivers changed ({})", f.display()))
+        } else {
+            None
+        }
+    });
+    let ids: Vec<&str> = estate.stacks.iter().map(|s| s.id.as_str()).collect();
+    let direct: BTreeSet<String> = match &all_because {
+        Some(_) => ids.iter().map(|s| s.to_string()).collect(),
+        None => estate
+            .stacks
+            .iter()
+            .filter(|s| files.contains(&canonical(&s.source.file)))
+            .map(|s| s.id.clone())
+            .collect(),
+    };
+    let mut chosen = direct.clone();
+    loop {
+        let more: Vec<String> = estate
+            .stacks
+            .iter()
+            .filter(|s| !chosen.contains(&s.id) && s.depends_on.iter().any(|d| chosen.contains(d)))
+            .map(|s| s.id.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        chosen.extend(more);
+    }
+    Selection {
+        since: changed.since.clone(),
+        all_because,
+        changed: direct.iter().cloned().collect(),
+        dependents: chosen.difference(&direct).cloned().collect(),
+        skipped: ids
+            .iter()
+            .filter(|id| !chosen.contains(**id))
+            .map(|s| s.to_string())
+            .collect(),
+    }
 }
 
 /// Why a check could not run: bad input (exit 2).
@@ -47,25 +129,35 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
         None => Vec::new(),
     };
     waiver::check_overrides(&settings.overrides, &bundle.metas()).map_err(CheckError::Usage)?;
-    let estate = load::load_estate(&settings.paths, registry)?;
+    let estate = load::load_estate_as(&settings.paths, registry, settings.input_format)?;
+    let selection = settings
+        .changed
+        .as_ref()
+        .map(|c| select(&estate, settings, c));
     let options = EvalOptions {
         principal: settings.principal.clone(),
         stack_action: Action::Create,
+        only: selection
+            .as_ref()
+            .map(|s| s.changed.iter().chain(&s.dependents).cloned().collect()),
     };
     let mut evaluation = eval::evaluate(&estate, &bundle, registry, &options);
     let waiver_report = waiver::apply_waivers(&mut evaluation.findings, &waivers, settings.today);
     let overrides = waiver::apply_overrides(&mut evaluation.findings, &settings.overrides);
-    Ok(Report::new(
-        &estate,
-        evaluation,
-        waiver_report,
+    let run = RunInfo {
+        waivers: waiver_report,
         overrides,
-        bundle.metas().into_iter().cloned().collect(),
-        settings.principal.to_string(),
-        Action::Create.name().to_owned(),
-        RuleCounts {
+        policies: bundle.metas().into_iter().cloned().collect(),
+        principal: settings.principal.to_string(),
+        action: Action::Create.name().to_owned(),
+        rules: RuleCounts {
             rego: bundle.rego.rules().len(),
             cedar: bundle.cedar.policy_count(),
         },
-    ))
+    };
+    let mut report = Report::new(&estate, evaluation, run);
+    if let Some(selection) = selection {
+        report.restrict_to(selection);
+    }
+    Ok(report)
 }

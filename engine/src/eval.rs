@@ -29,6 +29,8 @@ use crate::registry::Registry;
 pub struct EvalOptions {
     pub principal: Principal,
     pub stack_action: Action,
+    /// Evaluate only these stacks (ids); the rest are loaded for references and estate rules.
+    pub only: Option<std::collections::BTreeSet<String>>,
 }
 
 /// The Cedar actions a change needs.
@@ -112,9 +114,11 @@ pub fn evaluate(
         .collect();
 
     // Work items: every resource, and every stack once for its stack-level rules.
+    let selected = |id: &str| options.only.as_ref().is_none_or(|only| only.contains(id));
     let items: Vec<(usize, Option<usize>)> = prepared
         .iter()
         .enumerate()
+        .filter(|(_, p)| selected(&p.stack.id))
         .flat_map(|(si, p)| {
             std::iter::once((si, None))
                 .chain((0..p.stack.resources.len()).map(move |ri| (si, Some(ri))))
@@ -140,7 +144,8 @@ pub fn evaluate(
         }
     }
     let (estate_findings, n) = eval_estate(&prepared, bundle);
-    out.findings.extend(estate_findings);
+    out.findings
+        .extend(estate_findings.into_iter().filter(|f| selected(&f.stack)));
     out.evaluations += n;
     for s in &estate.stacks {
         out.not_evaluated

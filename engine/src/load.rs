@@ -143,7 +143,10 @@ impl LoadError {
 }
 
 /// Expands files and directories into the stack files they name: a directory contributes every
-/// `*.json` file below it, in sorted order. A path that does not exist is an error.
+/// `*.json` file below it, and every `*.yaml`, `*.yml` and `*.template` file that looks like a
+/// CloudFormation template (other YAML — Kubernetes manifests, CI files — is left alone), in
+/// sorted order. A file named explicitly is always read (a YAML file that is not a template is
+/// then an error naming it). A path that does not exist is an error.
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadErrors> {
     let mut files = BTreeSet::new();
     let mut errors = Vec::new();
@@ -157,7 +160,16 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadErrors> {
                             let path = entry.path();
                             if path.is_dir() {
                                 stack.push(path);
-                            } else if path.extension().is_some_and(|e| e == "json") {
+                            } else if path.extension().is_some_and(|e| e == "json")
+                                || (crate::import::cloudformation::has_template_extension(&path)
+                                    && json::read_text(&path, json::MAX_FILE_BYTES).is_ok_and(
+                                        |t| {
+                                            crate::import::cloudformation::looks_like_template(
+                                                &path, &t,
+                                            )
+                                        },
+                                    ))
+                            {
                                 files.insert(path);
                             }
                         }
@@ -265,7 +277,8 @@ struct ResourceFile {
     usage: Strict,
 }
 
-/// Reads one input file — a stack document or a Terraform plan, by `format` or by its content.
+/// Reads one input file — a stack document, a Terraform plan or a CloudFormation template, by
+/// `format` or by its content.
 /// All problems in the file are returned together.
 pub fn load_stack_file(
     file: &Path,
@@ -280,6 +293,9 @@ pub fn load_stack_file(
     };
     match format {
         InputFormat::TerraformPlan => crate::import::terraform::parse_plan(file, &text, registry),
+        InputFormat::CloudFormation => {
+            crate::import::cloudformation::parse_template(file, &text, registry)
+        }
         InputFormat::Stack | InputFormat::Auto => parse_stack(file, &text, registry),
     }
 }
@@ -510,7 +526,7 @@ fn parse_resource(
 }
 
 /// Finds `${…}` references in string values, iteratively (no recursion on deep input).
-fn collect_references(root: &Value, root_path: &str, out: &mut Vec<Reference>) {
+pub(crate) fn collect_references(root: &Value, root_path: &str, out: &mut Vec<Reference>) {
     let mut work: Vec<(&Value, String)> = vec![(root, root_path.to_owned())];
     while let Some((v, path)) = work.pop() {
         match v {
@@ -536,12 +552,12 @@ fn collect_references(root: &Value, root_path: &str, out: &mut Vec<Reference>) {
     out.sort();
 }
 
-/// A plan checked together with the stack document of the same id replaces that document's
-/// resources and keeps its envelope (repository, owner, budget, dependencies).
+/// A plan or template checked together with the stack document of the same id replaces that
+/// document's resources and keeps its envelope (repository, owner, budget, dependencies). A
+/// template checked alone must say its environment and region itself.
 fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
-    let (plans, mut docs): (Vec<Stack>, Vec<Stack>) = stacks
-        .into_iter()
-        .partition(|s| s.origin == Origin::TerraformPlan);
+    let (plans, mut docs): (Vec<Stack>, Vec<Stack>) =
+        stacks.into_iter().partition(|s| s.origin.is_imported());
     let mut out = Vec::with_capacity(docs.len() + plans.len());
     for plan in plans {
         match docs
@@ -553,12 +569,17 @@ fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
                 out.push(Stack {
                     resources: plan.resources,
                     source: plan.source,
-                    origin: Origin::TerraformPlan,
+                    origin: plan.origin,
                     unmodelled: plan.unmodelled,
                     ..doc
                 });
             }
-            None => out.push(plan),
+            None => {
+                if plan.origin == Origin::CloudFormation {
+                    errors.extend(crate::import::cloudformation::unfilled_envelope(&plan));
+                }
+                out.push(plan)
+            }
         }
     }
     if errors.is_empty() {

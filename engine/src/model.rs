@@ -63,6 +63,15 @@ pub struct Stack {
 pub enum Origin {
     Document,
     TerraformPlan,
+    CloudFormation,
+}
+
+impl Origin {
+    /// Imported from another tool's format (a plan or a template): checked together with the
+    /// stack document of the same id, it replaces that document's resources.
+    pub fn is_imported(self) -> bool {
+        matches!(self, Origin::TerraformPlan | Origin::CloudFormation)
+    }
 }
 
 /// Where a stack was read from.

@@ -80,6 +80,8 @@ pub struct Report {
     pub overrides: Vec<OverrideUse>,
     /// Every rule the run evaluated, Rego then Cedar, each sorted by id.
     pub policies: Vec<PolicyMeta>,
+    /// With `--changed-since`: which stacks were checked and which skipped.
+    pub selection: Option<crate::check::Selection>,
     /// `stack/resource` of resources only generic rules (tagging, authorisation) judged.
     pub not_evaluated: Vec<String>,
 }
@@ -91,18 +93,28 @@ pub struct Tool {
     pub version: &'static str,
 }
 
+/// What a run knew besides its findings: waivers and overrides applied, the rules, who asked.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub waivers: WaiverReport,
+    pub overrides: Vec<OverrideUse>,
+    pub policies: Vec<PolicyMeta>,
+    pub principal: String,
+    pub action: String,
+    pub rules: RuleCounts,
+}
+
 impl Report {
     /// Folds an evaluation (findings already waived) into a report.
-    pub fn new(
-        estate: &Estate,
-        evaluation: Evaluation,
-        waivers: WaiverReport,
-        overrides: Vec<OverrideUse>,
-        policies: Vec<PolicyMeta>,
-        principal: String,
-        action: String,
-        rules: RuleCounts,
-    ) -> Self {
+    pub fn new(estate: &Estate, evaluation: Evaluation, run: RunInfo) -> Self {
+        let RunInfo {
+            waivers,
+            overrides,
+            policies,
+            principal,
+            action,
+            rules,
+        } = run;
         let findings = evaluation.findings;
         let stacks: Vec<StackResult> = estate
             .stacks
@@ -158,11 +170,30 @@ impl Report {
             waivers,
             overrides,
             policies,
+            selection: None,
             not_evaluated: evaluation.not_evaluated,
         }
     }
 }
 
+impl Report {
+    /// Keeps only the stacks a `--changed-since` selection checked, and records it.
+    pub fn restrict_to(&mut self, selection: crate::check::Selection) {
+        self.stacks
+            .retain(|s| !selection.skipped.contains(&s.stack));
+        self.summary.stacks = self.stacks.len();
+        self.summary.resources = self.stacks.iter().map(|s| s.resources).sum();
+        self.summary.estimated_monthly_cost_usd = round_cents(
+            self.stacks
+                .iter()
+                .map(|s| s.estimated_monthly_cost_usd)
+                .sum(),
+        );
+        self.selection = Some(selection);
+    }
+}
+
 fn round_cents(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns a negative zero (an empty sum) into zero.
+    (x * 100.0).round() / 100.0 + 0.0
 }

@@ -57,6 +57,8 @@ fn run(dir: &Path, mode: RegoMode) -> Vec<Finding> {
         today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
         bundle: BundleOptions { rego_mode: mode },
         overrides: vec![],
+        changed: None,
+        input_format: tollgate_engine::import::InputFormat::Auto,
     };
     match check::run(&settings) {
         Ok(report) => report.findings,

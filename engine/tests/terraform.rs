@@ -28,6 +28,8 @@ fn check(paths: &[PathBuf]) -> Report {
         today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
         bundle: BundleOptions::default(),
         overrides: vec![],
+        changed: None,
+        input_format: tollgate_engine::import::InputFormat::Auto,
     };
     check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -215,7 +217,7 @@ fn plans_and_their_stack_documents_give_the_same_findings() {
             .to_string();
         let doc_dir = root().join("fixtures/policies").join(&id).join("violating");
         let from_doc = findings(&check(&[doc_dir]));
-        let from_plan = findings(&check(&[plan.clone()]));
+        let from_plan = findings(&check(std::slice::from_ref(&plan)));
         assert!(
             !from_doc.is_empty(),
             "{id}: the violating fixture has findings"

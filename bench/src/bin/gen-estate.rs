@@ -378,7 +378,7 @@ fn generate(
     plan: &Plan<'_>,
     locals: &BTreeMap<usize, Local<'_>>,
     i: usize,
-    pct: f64,
+    p_mutate: f64,
     seed: u64,
     registry: &Registry,
 ) -> Generated {
@@ -388,7 +388,6 @@ fn generate(
     let local = &locals[&i];
     let mut rng = Rng::new(seed, i as u64);
     let mut mutations = BTreeMap::new();
-    let mut pending = 0usize;
 
     let mut resources = Vec::with_capacity(plan.counts[i]);
     for (j, k) in slots(t, plan.counts[i]) {
@@ -426,14 +425,8 @@ fn generate(
             }
         }
 
-        let chosen = rng.unit() * 100.0 < pct;
         let options = applicable(&r, registry);
-        if options.is_empty() {
-            pending += usize::from(chosen);
-        } else if chosen || pending > 0 {
-            if !chosen {
-                pending -= 1;
-            }
+        if !options.is_empty() && rng.unit() < p_mutate {
             let m = options[rng.below(options.len())];
             apply(&mut r, m);
             *mutations.entry(m).or_insert(0) += 1;
@@ -611,6 +604,33 @@ fn run(args: &Args) -> Result<(), String> {
         caps,
         stacks: args.stacks,
     };
+    // Only some resources can be mutated (a Kubernetes manifest has no tags and no rule to break),
+    // so the mutable ones are picked with the probability that makes `--violating-pct` of all.
+    let mutable: Vec<bool> = templates
+        .iter()
+        .flat_map(|t| t.resources.iter())
+        .map(|r| !applicable(r, registry).is_empty())
+        .collect();
+    let offsets: Vec<usize> = templates
+        .iter()
+        .scan(0, |acc, t| {
+            let o = *acc;
+            *acc += t.resources.len();
+            Some(o)
+        })
+        .collect();
+    let mutable_total: usize = (0..args.stacks)
+        .map(|i| {
+            let t = plan.template_of(i);
+            let o = offsets[i % n];
+            slots(t, plan.counts[i])
+                .iter()
+                .filter(|(j, _)| mutable[o + j])
+                .count()
+        })
+        .sum();
+    let wanted = args.violating_pct / 100.0 * args.resources as f64;
+    let p_mutate = (wanted / mutable_total.max(1) as f64).min(1.0);
     let locals: BTreeMap<usize, Local<'_>> = (0..args.stacks)
         .map(|i| {
             let t = plan.template_of(i);
@@ -647,7 +667,7 @@ fn run(args: &Args) -> Result<(), String> {
     let results: Vec<Result<Generated, String>> = (0..args.stacks)
         .into_par_iter()
         .map(|i| {
-            let g = generate(&plan, &locals, i, args.violating_pct, args.seed, registry);
+            let g = generate(&plan, &locals, i, p_mutate, args.seed, registry);
             write_atomic(&args.out, &format!("{}.json", g.id), g.text.as_bytes())
                 .map_err(|e| format!("{}: {e}", args.out.display()))?;
             Ok(g)
@@ -687,7 +707,7 @@ fn run(args: &Args) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     println!(
-        "mutated: {mutated} resources ({:.1}%)",
+        "mutated: {mutated} resources ({:.1}%; {mutable_total} could be, each picked with p={p_mutate:.3})",
         100.0 * mutated as f64 / resources.max(1) as f64
     );
     for (k, c) in by_kind {

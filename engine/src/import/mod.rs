@@ -6,6 +6,7 @@
 //! they configure, and marks values that are unknown until apply with [`UNKNOWN`] — a string, so a
 //! rule that expects `true` sees "not true" (fail closed) and never "false".
 
+pub mod cloudformation;
 pub mod terraform;
 
 use std::path::Path;
@@ -25,18 +26,27 @@ pub enum InputFormat {
     Stack,
     /// `terraform show -json PLAN`.
     TerraformPlan,
+    /// A CloudFormation template, JSON or YAML.
+    CloudFormation,
 }
 
 impl InputFormat {
-    /// What `text` (read from `file`) is, when the format is `Auto`. Looks only at the start of
-    /// the document: Terraform writes `format_version` first; stack documents begin with `stack`.
+    /// What `text` (read from `file`) is, when the format is `Auto`. Terraform writes
+    /// `format_version` first; stack documents begin with `stack`; a CloudFormation template has
+    /// a top-level `Resources` and `AWSTemplateFormatVersion` or `AWS::` types. YAML (`.yaml`,
+    /// `.yml`, a `.template` not starting with `{`) is only ever read as CloudFormation: one that
+    /// is not a template is an error naming the file.
     pub fn detect(file: &Path, text: &str) -> InputFormat {
-        let _ = file;
+        if cloudformation::has_template_extension(file) && cloudformation::is_yaml(file, text) {
+            return InputFormat::CloudFormation;
+        }
         let head: String = text.chars().take(4096).collect();
         if head.contains("\"format_version\"")
             && (text.contains("\"resource_changes\"") || text.contains("\"planned_values\""))
         {
             InputFormat::TerraformPlan
+        } else if cloudformation::looks_like_template(file, text) {
+            InputFormat::CloudFormation
         } else {
             InputFormat::Stack
         }

@@ -1,0 +1,657 @@
+//! CloudFormation templates, JSON and YAML: short forms, intrinsic functions, split resources,
+//! unknown values, the envelope, bad input, and the same findings as the equivalent stack
+//! document.
+
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use tollgate_engine::check::{self, CheckSettings};
+use tollgate_engine::import::{InputFormat, SENSITIVE, UNKNOWN};
+use tollgate_engine::load::{self, LoadErrorKind};
+use tollgate_engine::model::{Estate, Origin, Resource};
+use tollgate_engine::policy::{BundleOptions, Principal};
+use tollgate_engine::registry::Registry;
+use tollgate_engine::report::Report;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("fixtures/cloudformation").join(name)
+}
+
+fn check(paths: &[PathBuf]) -> Report {
+    let settings = CheckSettings {
+        paths: paths.to_vec(),
+        input_format: InputFormat::Auto,
+        policies: root().join("policies"),
+        waivers: None,
+        principal: Principal::parse("ci:plans").unwrap(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        bundle: BundleOptions::default(),
+        overrides: vec![],
+        changed: None,
+    };
+    check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn findings(report: &Report) -> BTreeSet<(String, String, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.resource.clone().unwrap_or_default(),
+                f.policy.clone(),
+                f.engine.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn set(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
+    items
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+fn load(paths: &[PathBuf]) -> Estate {
+    load::load_estate(paths, Registry::builtin()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn resource<'a>(estate: &'a Estate, id: &str) -> &'a Resource {
+    estate.stacks[0]
+        .resources
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no resource {id}"))
+}
+
+#[test]
+fn a_json_template_is_read_into_the_model() {
+    let estate = load(&[fixture("storage.template.json")]);
+    assert_eq!(estate.stacks.len(), 1);
+    let s = &estate.stacks[0];
+    // The envelope from Metadata.Tollgate.
+    assert_eq!(s.id, "cfn-storage");
+    assert_eq!(s.environment, "prod");
+    assert_eq!(s.region, "eu-west-1");
+    assert_eq!(s.owner, "data-platform");
+    assert_eq!(s.repository, "aws-eu-west-1-prod-cfn-storage-main");
+    assert_eq!(s.budget.as_ref().unwrap().alert_thresholds_pct, [80, 100]);
+    assert_eq!(s.origin, Origin::CloudFormation);
+    let ids: Vec<&str> = s.resources.iter().map(|r| r.id.as_str()).collect();
+    // The bucket policy and the separate ingress rule are folded away; the SSM parameter is not
+    // modelled and is listed as such.
+    assert_eq!(
+        ids,
+        ["ArchiveKey", "Events", "EventsKey", "Exports", "Workers"]
+    );
+    assert_eq!(s.unmodelled, ["EventsParameter (AWS::SSM::Parameter)"]);
+
+    let events = resource(&estate, "Events");
+    assert_eq!(events.type_name, "aws_s3_bucket");
+    // Fn::Join of a literal and a parameter's default.
+    assert_eq!(events.properties["bucket"], "wer1-prod-events".into());
+    // Fn::GetAtt to another resource: a same-stack reference and a dependency.
+    let sse = &events.properties["server_side_encryption"];
+    assert_eq!(sse["kms_key_id"], "${EventsKey}".into());
+    assert_eq!(sse["sse_algorithm"], "aws:kms".into());
+    assert_eq!(sse["bucket_key_enabled"], true.into());
+    assert_eq!(events.depends_on, ["EventsKey"]);
+    assert_eq!(events.references.len(), 1);
+    assert_eq!(events.properties["versioning"]["enabled"], true.into());
+    // A Number parameter's default, and a port-like string read as the integer it is.
+    let rule = &events.properties["lifecycle_rule"][0];
+    assert_eq!(rule["expiration_days"], 30i64.into());
+    assert_eq!(rule["transition"][0]["days"], 7i64.into());
+    // Tags: values from parameter defaults.
+    assert_eq!(events.tags["environment"], "prod");
+    assert_eq!(events.tags["cost-center"], "cc-data");
+    // The line of the resource in the template.
+    assert_eq!(events.position.line, 38);
+
+    let exports = resource(&estate, "Exports");
+    // Fn::Sub with a parameter.
+    assert_eq!(exports.properties["bucket"], "wer1-prod-exports".into());
+    assert_eq!(exports.properties["versioning"]["enabled"], false.into());
+    // The BucketPolicy folded into its bucket; Fn::Sub naming a resource is unknown.
+    let statement = &exports.properties["policy"]["Statement"][0];
+    assert_eq!(statement["Effect"], "Deny".into());
+    assert_eq!(statement["Resource"][0], UNKNOWN.into());
+
+    // A parameter without a default: unknown, not false.
+    let archive = resource(&estate, "ArchiveKey");
+    assert_eq!(archive.properties["enable_key_rotation"], UNKNOWN.into());
+
+    // Inline ingress plus the folded SecurityGroupIngress (string ports read as integers);
+    // Fn::ImportValue is unknown.
+    let workers = resource(&estate, "Workers");
+    let ingress = workers.properties["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 2);
+    assert_eq!(ingress[0]["from_port"], 22i64.into());
+    assert_eq!(ingress[1]["from_port"], 443i64.into());
+    assert_eq!(ingress[1]["cidr_blocks"][0], "0.0.0.0/0".into());
+    assert_eq!(workers.properties["vpc_id"], UNKNOWN.into());
+    assert!(workers.depends_on.is_empty());
+}
+
+#[test]
+fn a_json_template_gets_exactly_the_expected_findings() {
+    let report = check(&[fixture("storage.template.json")]);
+    let want = set(&[
+        // SSE-S3 in prod, and versioning suspended.
+        ("Exports", "TG-ENC-001", "rego"),
+        ("Exports", "TG-ENC-001", "cedar"),
+        ("Exports", "TG-BAK-002", "rego"),
+        ("Exports", "TG-BAK-002", "cedar"),
+        // Rotation decided at deploy time (a parameter without a default): fails closed.
+        ("ArchiveKey", "TG-ENC-007", "rego"),
+        ("ArchiveKey", "TG-ENC-007", "cedar"),
+        // SSH inline and HTTPS through the separate ingress resource, both from anywhere.
+        ("Workers", "TG-NET-001", "rego"),
+        ("Workers", "TG-NET-002", "rego"),
+    ]);
+    assert_eq!(findings(&report), want);
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.contains("EventsParameter (AWS::SSM::Parameter)")),
+        "{:?}",
+        report.not_evaluated
+    );
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.policy == "TG-NET-002")
+        .unwrap();
+    assert!(f.file.ends_with("storage.template.json"), "{}", f.file);
+    assert_eq!(f.line, Some(138), "the line of `Workers` in the template");
+}
+
+#[test]
+fn a_yaml_template_with_short_forms_is_read_into_the_model() {
+    let estate = load(&[fixture("database.yaml")]);
+    let s = &estate.stacks[0];
+    assert_eq!(s.id, "cfn-database");
+    assert_eq!(s.region, "eu-west-1");
+    assert_eq!(s.account, "prod", "the environment when not given");
+    assert_eq!(s.unmodelled, ["CpuAlarm (AWS::CloudWatch::Alarm)"]);
+
+    let key = resource(&estate, "DbKey");
+    // !Sub with a parameter default.
+    assert_eq!(
+        key.properties["description"],
+        "prod orders database key".into()
+    );
+    assert_eq!(key.position.line, 38, "the line of the logical id");
+
+    let orders = resource(&estate, "Orders");
+    assert_eq!(orders.type_name, "aws_rds_cluster");
+    assert_eq!(
+        orders.properties["cluster_identifier"],
+        "wer1-prod-orders".into()
+    );
+    // !GetAtt X.Attr and !Ref X: references.
+    assert_eq!(orders.properties["kms_key_id"], "${DbKey}".into());
+    assert_eq!(
+        orders.properties["db_subnet_group_name"],
+        "${DbSubnetGroup}".into()
+    );
+    assert_eq!(
+        orders.properties["vpc_security_group_ids"][0],
+        "${DbSg}".into()
+    );
+    assert_eq!(orders.depends_on, ["DbKey", "DbSg", "DbSubnetGroup"]);
+    // !FindInMap and !If: known only at deploy time.
+    assert_eq!(orders.properties["backup_retention_period"], UNKNOWN.into());
+    assert_eq!(orders.properties["deletion_protection"], UNKNOWN.into());
+    // A quoted version stays text.
+    assert_eq!(orders.properties["engine_version"], "15.4".into());
+
+    // A DB instance in a cluster; its class from a parameter default.
+    let writer = resource(&estate, "OrdersWriter");
+    assert_eq!(writer.type_name, "aws_rds_cluster_instance");
+    assert_eq!(writer.properties["instance_class"], "db.r6g.large".into());
+    assert_eq!(writer.properties["cluster_identifier"], "${Orders}".into());
+
+    // A CommaDelimitedList default is a list.
+    let subnets = resource(&estate, "DbSubnetGroup");
+    assert_eq!(subnets.properties["subnet_ids"][1], "subnet-0b2".into());
+
+    // Three SecurityGroupIngress resources folded in: from another stack's group (unknown),
+    // SSH with a numeric protocol, and the group itself (`self`, every protocol and port).
+    let sg = resource(&estate, "DbSg");
+    assert_eq!(sg.properties["name"], "wer1-prod-orders-db".into());
+    let ingress = sg.properties["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 3);
+    assert_eq!(ingress[0]["security_groups"][0], UNKNOWN.into());
+    assert_eq!(ingress[1]["protocol"], "tcp".into());
+    assert_eq!(ingress[1]["cidr_blocks"][0], "10.0.0.0/16".into());
+    assert_eq!(ingress[2]["self"], true.into());
+    assert_eq!(ingress[2]["to_port"], 65535i64.into());
+    assert!(
+        sg.depends_on.is_empty(),
+        "a group's own rules are no dependency"
+    );
+
+    // The bucket policy folded into its bucket.
+    let audit = resource(&estate, "AuditLogs");
+    assert_eq!(
+        audit.properties["policy"]["Statement"][0]["Principal"]["Service"],
+        "logging.s3.amazonaws.com".into()
+    );
+    assert_eq!(
+        audit.properties["server_side_encryption"]["kms_key_id"],
+        "${DbKey}".into()
+    );
+
+    // Inline IAM policies as documents.
+    let exporter = resource(&estate, "Exporter");
+    assert_eq!(
+        exporter.properties["inline_policy"][0]["name"],
+        "everything".into()
+    );
+    assert_eq!(
+        exporter.properties["inline_policy"][0]["policy"]["Statement"][0]["Action"],
+        "*".into()
+    );
+}
+
+#[test]
+fn a_yaml_template_gets_exactly_the_expected_findings() {
+    let report = check(&[fixture("database.yaml")]);
+    let want = set(&[
+        // Backup retention from !FindInMap: unknown, so not judged sufficient.
+        ("Orders", "TG-BAK-001", "rego"),
+        ("Orders", "TG-BAK-001", "cedar"),
+        // A publicly accessible database instance.
+        ("OrdersWriter", "TG-NET-003", "rego"),
+        ("OrdersWriter", "TG-NET-003", "cedar"),
+        // SSH from the VPC range (a folded SecurityGroupIngress).
+        ("DbSg", "TG-NET-002", "rego"),
+        // An inline policy allowing everything.
+        ("Exporter", "TG-IAM-001", "rego"),
+        // A log group with no KMS key and no tags.
+        ("DbLogs", "TG-ENC-008", "rego"),
+        ("DbLogs", "TG-TAG-001", "rego"),
+        ("DbLogs", "TG-TAG-001", "cedar"),
+    ]);
+    assert_eq!(findings(&report), want);
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.policy == "TG-NET-003")
+        .unwrap();
+    assert!(f.file.ends_with("database.yaml"), "{}", f.file);
+    assert_eq!(f.line, Some(69), "the line of `OrdersWriter:`");
+    assert!(
+        report
+            .not_evaluated
+            .iter()
+            .any(|n| n.contains("CpuAlarm (AWS::CloudWatch::Alarm)"))
+    );
+}
+
+/// Templates written to match violating fixtures of the policy corpus give the same findings as
+/// those stack documents. Logical ids are letters and digits, so ids are compared without `-`.
+#[test]
+fn templates_and_their_stack_documents_give_the_same_findings() {
+    let mut compared = 0;
+    for entry in std::fs::read_dir(fixture("equivalent")).unwrap() {
+        let template = entry.unwrap().path();
+        let id = template.file_stem().unwrap().to_string_lossy().to_string();
+        let doc_dir = root().join("fixtures/policies").join(&id).join("violating");
+        let normalise = |set: BTreeSet<(String, String, String)>| -> BTreeSet<_> {
+            set.into_iter()
+                .map(|(r, p, e)| (r.replace(['-', '_'], ""), p, e))
+                .collect()
+        };
+        let from_doc = normalise(findings(&check(&[doc_dir])));
+        let from_template = normalise(findings(&check(&[template.clone()])));
+        assert!(
+            !from_doc.is_empty(),
+            "{id}: the violating fixture has findings"
+        );
+        assert!(
+            from_doc.iter().any(|(_, p, _)| *p == id),
+            "{id}: the fixture violates its policy"
+        );
+        assert_eq!(from_doc, from_template, "{}", template.display());
+        compared += 1;
+    }
+    assert!(compared >= 2, "compared {compared} templates");
+}
+
+/// Bad input: exit 2 material, never a panic — each names the file, a line and (for intrinsic
+/// functions) the JSON path.
+#[test]
+fn broken_templates_are_bad_input_with_file_line_and_path() {
+    struct Case {
+        file: &'static str,
+        kind: LoadErrorKind,
+        message: &'static str,
+        line: usize,
+        path: Option<&'static str>,
+    }
+    let cases = [
+        Case {
+            file: "ref-not-a-string.json",
+            kind: LoadErrorKind::Shape,
+            message: "Ref takes the name of a parameter, resource or pseudo parameter (a string), got a number",
+            line: 8,
+            path: Some("$.Resources.Key.Properties.Description.Ref"),
+        },
+        Case {
+            file: "getatt-without-attribute.json",
+            kind: LoadErrorKind::Shape,
+            message: "Fn::GetAtt takes [LogicalId, Attribute] or \"LogicalId.Attribute\", got \"Key\" (no attribute)",
+            line: 13,
+            path: Some(
+                "$.Resources.Logs.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.KMSMasterKeyID.Fn::GetAtt",
+            ),
+        },
+        Case {
+            file: "function-beside-other-keys.json",
+            kind: LoadErrorKind::Shape,
+            message: "`Ref` is an intrinsic function and must be the only key of its object (found `Comment` beside it)",
+            line: 9,
+            path: Some("$.Resources.Alias.Properties.TargetKeyId"),
+        },
+        Case {
+            file: "sub-not-a-string.yaml",
+            kind: LoadErrorKind::Shape,
+            message: "Fn::Sub takes a string or [String, {Name: Value, …}], got a mapping",
+            line: 6,
+            path: Some("$.Resources.Logs.Properties.LogGroupName.Fn::Sub"),
+        },
+        Case {
+            file: "ref-to-nothing.yaml",
+            kind: LoadErrorKind::MissingReference,
+            message: "Ref to `OrdersKey`, which is not a parameter, resource or pseudo parameter of this template",
+            line: 9,
+            path: Some("$.Resources.Queue.Properties.KmsMasterKeyId.Ref"),
+        },
+        Case {
+            file: "sub-names-nothing.yaml",
+            kind: LoadErrorKind::MissingReference,
+            message: "Fn::Sub names `${Stage}`",
+            line: 6,
+            path: Some("$.Resources.Topic.Properties.TopicName.Fn::Sub"),
+        },
+        Case {
+            file: "duplicate-key.json",
+            kind: LoadErrorKind::Syntax,
+            message: "duplicate key `StorageEncrypted` in one object",
+            line: 9,
+            path: Some("$.Resources.Db.Properties"),
+        },
+        Case {
+            file: "duplicate-key.yaml",
+            kind: LoadErrorKind::Syntax,
+            message: "duplicate key `StorageEncrypted` in one mapping",
+            line: 8,
+            path: Some("$.Resources.Db.Properties"),
+        },
+        Case {
+            file: "syntax-error.yaml",
+            kind: LoadErrorKind::Syntax,
+            message: "YAML: ",
+            line: 7,
+            path: None,
+        },
+        Case {
+            file: "unknown-tag.yaml",
+            kind: LoadErrorKind::Syntax,
+            message: "unknown YAML tag `!Reff`",
+            line: 6,
+            path: None,
+        },
+        Case {
+            file: "wrong-property-type.yaml",
+            kind: LoadErrorKind::Schema,
+            message: "AWS::KMS::Key `Key` (as aws_kms_key): enable_key_rotation: expected a boolean, got a string",
+            line: 3,
+            path: Some("$.Resources.Key.Properties"),
+        },
+        Case {
+            file: "depends-on-nothing.json",
+            kind: LoadErrorKind::MissingReference,
+            message: "DependsOn names `Topic`, which is not a resource of this template",
+            line: 6,
+            path: Some("$.Resources.Queue.DependsOn[0]"),
+        },
+        Case {
+            file: "not-a-template.yaml",
+            kind: LoadErrorKind::Shape,
+            message: "not a CloudFormation template: it has no `Resources` section",
+            line: 1,
+            path: Some("$"),
+        },
+    ];
+    for c in cases {
+        let file = fixture("bad").join(c.file);
+        let err =
+            load::load_estate(std::slice::from_ref(&file), Registry::builtin()).expect_err(c.file);
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 1, "{text}");
+        let e = &err.0[0];
+        assert_eq!(e.kind, c.kind, "{text}");
+        assert!(e.message.contains(c.message), "{}: {text}", c.file);
+        assert_eq!(e.position.map(|p| p.line), Some(c.line), "{text}");
+        if let Some(path) = c.path {
+            assert_eq!(e.path.as_deref(), Some(path), "{text}");
+        }
+        assert!(
+            text.starts_with(&format!("{}:{}:", file.display(), c.line)),
+            "the message names the file and the line: {text}"
+        );
+    }
+}
+
+#[test]
+fn a_template_without_environment_or_region_is_completed_by_its_stack_document() {
+    let alone = fixture("bad/no-environment.yaml");
+    let err = load::load_estate(std::slice::from_ref(&alone), Registry::builtin()).unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.0.len(), 2, "{text}");
+    assert!(
+        text.contains("the template does not say its stack's environment: set Metadata.Tollgate.environment or tag every resource with `environment`, or check it together with the stack document `no-environment`"),
+        "{text}"
+    );
+    assert!(text.contains("stack's region"), "{text}");
+    assert!(text.contains("no-environment.yaml:1:1"), "{text}");
+
+    // With the stack document of the same id, the document gives the envelope and the template
+    // the resources.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&alone, dir.path().join("orders.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("orders.json"),
+        r#"{"stack": "orders", "repository": "orders-main", "environment": "prod",
+            "region": "eu-west-1", "account": "prod", "owner": "data-platform",
+            "budget": {"monthly_limit_usd": 100, "alert_thresholds_pct": [80]},
+            "resources": [{"id": "old", "type": "aws_sqs_queue", "properties": {"name": "old"}}]}"#,
+    )
+    .unwrap();
+    let estate = load(&[dir.path().to_path_buf()]);
+    assert_eq!(estate.stacks.len(), 1);
+    let s = &estate.stacks[0];
+    assert_eq!((s.id.as_str(), s.environment.as_str()), ("orders", "prod"));
+    assert_eq!(s.repository, "orders-main");
+    assert_eq!(s.origin, Origin::CloudFormation);
+    let ids: Vec<&str> = s.resources.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["Queue"]);
+    assert!(s.source.file.ends_with("orders.yaml"));
+}
+
+#[test]
+fn directories_pick_up_yaml_templates_and_leave_other_yaml_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("database.yaml"), dir.path().join("database.yml")).unwrap();
+    std::fs::copy(
+        fixture("bad/not-a-template.yaml"),
+        dir.path().join("configmap.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("storage.template.json"),
+        dir.path().join("storage.template"),
+    )
+    .unwrap();
+    let files = load::expand_paths(&[dir.path().to_path_buf()]).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, ["database.yml", "storage.template"]);
+    let estate = load(&[dir.path().to_path_buf()]);
+    let ids: Vec<&str> = estate.stacks.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["cfn-database", "cfn-storage"]);
+}
+
+#[test]
+fn detection_and_explicit_format() {
+    let dir = tempfile::tempdir().unwrap();
+    // JSON without AWSTemplateFormatVersion: detected by its `AWS::` types.
+    let text = r#"{
+  "Metadata": {"Tollgate": {"stack": "tiny", "environment": "dev", "region": "eu-west-1"}},
+  "Parameters": {"Secret": {"Type": "String", "NoEcho": true, "Default": "hunter2"}},
+  "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "q", "KmsMasterKeyId": {"Ref": "Secret"}, "DelaySeconds": {"Ref": "AWS::NoValue"}}}}
+}"#;
+    let file = dir.path().join("tiny.json");
+    std::fs::write(&file, text).unwrap();
+    let estate = load(std::slice::from_ref(&file));
+    let q = &estate.stacks[0].resources[0];
+    // NoEcho parameters are never read.
+    assert_eq!(q.properties["kms_master_key_id"], SENSITIVE.into());
+    // AWS::NoValue removes the property.
+    assert_eq!(
+        q.properties["delay_seconds"],
+        regorus::Value::Undefined
+    );
+    // The same file read with the format given.
+    let estate =
+        load::load_estate_as(&[file], Registry::builtin(), InputFormat::CloudFormation).unwrap();
+    assert_eq!(estate.stacks[0].id, "tiny");
+}
+
+/// The other mapped types, each read into the registry's attributes (the schema is checked on
+/// every template read), with the findings a policy gives them.
+#[test]
+fn every_mapped_type_is_read_into_registry_attributes() {
+    let estate = load(&[fixture("platform.yaml")]);
+    let s = &estate.stacks[0];
+    assert_eq!(s.depends_on, ["networking"]);
+    assert!(s.unmodelled.is_empty(), "{:?}", s.unmodelled);
+    let types: BTreeSet<&str> = s.resources.iter().map(|r| r.type_name.as_str()).collect();
+    assert_eq!(types.len(), 22, "{types:?}");
+    let r = |id: &str| resource(&estate, id);
+    // EKS: private endpoint, envelope encryption, log types from Logging.ClusterLogging.
+    let cluster = &r("Cluster").properties;
+    assert_eq!(cluster["vpc_config"]["endpoint_public_access"], false.into());
+    assert_eq!(cluster["vpc_config"]["subnet_ids"][0], "subnet-1".into());
+    assert_eq!(cluster["encryption_config"]["provider"]["key_arn"], "${LogsKey}".into());
+    assert_eq!(cluster["enabled_cluster_log_types"][2], "authenticator".into());
+    // EC2: the root volume (not the first mapping), the primary interface, IMDSv2.
+    let runner = &r("Runner").properties;
+    assert_eq!(runner["root_block_device"]["encrypted"], true.into());
+    assert_eq!(runner["root_block_device"]["volume_size"], 30i64.into());
+    assert_eq!(runner["associate_public_ip_address"], false.into());
+    assert_eq!(runner["subnet_id"], "${PublicSubnet}".into());
+    assert_eq!(runner["metadata_options"]["http_tokens"], "required".into());
+    // Launch templates: tags from TagSpecifications.
+    let template = r("NodeTemplate");
+    assert_eq!(template.properties["network_interfaces"][0]["device_index"], 0i64.into());
+    assert_eq!(template.tags["stack"], "cfn-platform");
+    // OpenSearch: log publishing options, a mapping by log type, become a list.
+    let search = &r("Search").properties;
+    assert_eq!(search["log_publishing_options"][0]["log_type"], "AUDIT_LOGS".into());
+    assert_eq!(search["encrypt_at_rest"]["enabled"], true.into());
+    assert_eq!(search["domain_endpoint_options"]["enforce_https"], true.into());
+    // ElastiCache: log destinations.
+    let cache = &r("Cache").properties;
+    assert_eq!(cache["log_delivery_configuration"][0]["destination"], "${AppLogs}".into());
+    assert_eq!(cache["transit_encryption_enabled"], true.into());
+    // IAM: a policy document written as a JSON string, a numeric string read as a number, and
+    // an AWS::IAM::Policy folded into its role.
+    let node_role = &r("NodeRole").properties;
+    assert_eq!(
+        node_role["assume_role_policy"]["Statement"][0]["Principal"]["Service"],
+        "ec2.amazonaws.com".into()
+    );
+    assert_eq!(node_role["max_session_duration"], 3600i64.into());
+    assert_eq!(node_role["inline_policy"][0]["name"], "read-logs".into());
+    // Queue and topic policies folded into their queue and topic.
+    assert_eq!(
+        r("Jobs").properties["policy"]["Statement"][0]["Action"],
+        "sqs:SendMessage".into()
+    );
+    assert_eq!(
+        r("Events").properties["policy"]["Statement"][0]["Principal"]["AWS"],
+        UNKNOWN.into()
+    );
+    // Flow logs name their VPC; !Select / !Cidr / !GetAZs are unknown.
+    assert_eq!(r("FlowLogs").properties["vpc_id"], "${Vpc}".into());
+    assert_eq!(r("PublicSubnet").properties["cidr_block"], UNKNOWN.into());
+    assert_eq!(r("Vpc").properties["enable_dns_hostnames"], true.into());
+    // Tags written as a mapping (EKS node groups); Lambda variables as strings.
+    assert_eq!(r("Nodes").tags["owner"], "platform");
+    assert_eq!(
+        r("Worker").properties["environment"]["variables"]["RETRIES"],
+        "3".into()
+    );
+    assert_eq!(r("NodeProfile").properties["role"], "${NodeRole}".into());
+
+    let report = check(&[fixture("platform.yaml")]);
+    // CloudFormation cannot tag instance profiles or managed policies; the tagging rule says so.
+    let want = set(&[
+        ("NodeProfile", "TG-TAG-001", "rego"),
+        ("NodeProfile", "TG-TAG-001", "cedar"),
+        ("ReadOnly", "TG-TAG-001", "rego"),
+        ("ReadOnly", "TG-TAG-001", "cedar"),
+    ]);
+    assert_eq!(findings(&report), want);
+}
+
+/// Damaged templates — cut at every character, or with bytes replaced — are errors or stacks,
+/// never a panic.
+#[test]
+fn damaged_templates_never_panic() {
+    use tollgate_engine::import::cloudformation::parse_template;
+    for name in ["database.yaml", "storage.template.json"] {
+        let file = fixture(name);
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (cut, _) in text.char_indices() {
+            let _ = parse_template(&file, &text[..cut], Registry::builtin());
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    #[test]
+    fn templates_with_replaced_bytes_never_panic(
+        edits in proptest::collection::vec((0usize..8192, proptest::sample::select(
+            &[b'{', b'}', b'[', b']', b':', b'-', b'!', b'&', b'*', b'"', b'\n', b' ', b'$', b'x'][..]
+        )), 1..6),
+        yaml in proptest::bool::ANY,
+    ) {
+        use tollgate_engine::import::cloudformation::parse_template;
+        let file = fixture(if yaml { "database.yaml" } else { "storage.template.json" });
+        let mut bytes = std::fs::read(&file).unwrap();
+        for (at, b) in edits {
+            let at = at % bytes.len();
+            bytes[at] = b;
+        }
+        if let Ok(text) = String::from_utf8(bytes) {
+            let _ = parse_template(&file, &text, Registry::builtin());
+        }
+    }
+}
