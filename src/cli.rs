@@ -117,6 +117,7 @@ enum InputFormatArg {
     Auto,
     Stack,
     TerraformPlan,
+    Cloudformation,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -177,6 +178,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             InputFormatArg::Auto => InputFormat::Auto,
             InputFormatArg::Stack => InputFormat::Stack,
             InputFormatArg::TerraformPlan => InputFormat::TerraformPlan,
+            InputFormatArg::Cloudformation => InputFormat::CloudFormation,
         },
         changed,
         paths: args.paths,
@@ -220,7 +222,10 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none(),
     };
-    let text = tollgate_reports::render(&report, format, options);
+    let text = {
+        let _span = tracing::info_span!("render").entered();
+        tollgate_reports::render(&report, format, options)
+    };
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

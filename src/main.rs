@@ -10,6 +10,14 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // `TOLLGATE_LOG=info` prints how long each phase took (spans closing) to stderr.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("TOLLGATE_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     match cli::run() {
         Ok(code) => code,
         Err(cli::Failure::Usage(msg)) => {

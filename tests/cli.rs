@@ -656,3 +656,34 @@ fn changed_since_checks_changed_stacks_and_their_dependents() {
         stderr(&o)
     );
 }
+
+#[test]
+fn cloudformation_templates_are_checked_json_and_yaml() {
+    for file in [
+        "fixtures/cloudformation/storage.template.json",
+        "fixtures/cloudformation/database.yaml",
+    ] {
+        let o = tollgate(&["check", file, "--format", "json"]);
+        assert!(matches!(code(&o), 0 | 1), "{file}: {}", stderr(&o));
+        let v = json(&o);
+        assert_eq!(v["summary"]["stacks"], 1, "{file}");
+        for f in v["findings"].as_array().unwrap() {
+            assert!(
+                f["file"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(file.rsplit('/').next().unwrap())
+            );
+            assert!(f["line"].as_u64().unwrap() >= 1);
+        }
+        let forced = tollgate(&[
+            "check",
+            file,
+            "--format",
+            "json",
+            "--input-format",
+            "cloudformation",
+        ]);
+        assert_eq!(forced.stdout, o.stdout, "{file}");
+    }
+}

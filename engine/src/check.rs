@@ -123,13 +123,19 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
     let registry = Registry::builtin();
     // Stacks and policies load independently; do both before failing so all errors show at once
     // would be nicer, but a broken bundle makes stack errors moot, so policies come first.
-    let bundle = PolicyBundle::load(&settings.policies, registry, &settings.bundle)?;
+    let bundle = {
+        let _span = tracing::info_span!("load_policies").entered();
+        PolicyBundle::load(&settings.policies, registry, &settings.bundle)?
+    };
     let waivers = match &settings.waivers {
         Some(f) => waiver::load_waivers(f, &bundle.metas())?,
         None => Vec::new(),
     };
     waiver::check_overrides(&settings.overrides, &bundle.metas()).map_err(CheckError::Usage)?;
-    let estate = load::load_estate_as(&settings.paths, registry, settings.input_format)?;
+    let estate = {
+        let _span = tracing::info_span!("load_inputs").entered();
+        load::load_estate_as(&settings.paths, registry, settings.input_format)?
+    };
     let selection = settings
         .changed
         .as_ref()

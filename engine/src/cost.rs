@@ -192,14 +192,18 @@ pub struct StackCost {
 
 /// Estimates every resource of a stack that exists after the change (deletions cost nothing).
 pub fn estimate_stack(stack: &Stack, registry: &Registry, prices: &PriceCatalogue) -> StackCost {
-    let mut cost = StackCost::default();
-    for (i, r) in stack
+    use rayon::prelude::*;
+    let priced: Vec<(usize, Result<f64, String>)> = stack
         .resources
-        .iter()
+        .par_iter()
+        .with_min_len(256)
         .enumerate()
         .filter(|(_, r)| r.change.remains())
-    {
-        match estimate_resource(r, registry, prices) {
+        .map(|(i, r)| (i, estimate_resource(r, registry, prices)))
+        .collect();
+    let mut cost = StackCost::default();
+    for (i, result) in priced {
+        match result {
             Ok(usd) => {
                 cost.monthly_usd += usd;
                 cost.resources.push((i, usd));

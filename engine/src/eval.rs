@@ -107,6 +107,7 @@ pub fn evaluate(
     registry: &Registry,
     options: &EvalOptions,
 ) -> Evaluation {
+    let span = tracing::info_span!("prepare", stacks = estate.stacks.len()).entered();
     let prepared: Vec<Prepared<'_>> = estate
         .stacks
         .par_iter()
@@ -114,6 +115,7 @@ pub fn evaluate(
         .collect();
 
     // Work items: every resource, and every stack once for its stack-level rules.
+    drop(span);
     let selected = |id: &str| options.only.as_ref().is_none_or(|only| only.contains(id));
     let items: Vec<(usize, Option<usize>)> = prepared
         .iter()
@@ -124,6 +126,7 @@ pub fn evaluate(
                 .chain((0..p.stack.resources.len()).map(move |ri| (si, Some(ri))))
         })
         .collect();
+    let span = tracing::info_span!("evaluate", items = items.len()).entered();
     let per_item: Vec<(Vec<Finding>, usize, bool)> = items
         .par_iter()
         .with_min_len(64)
@@ -143,7 +146,10 @@ pub fn evaluate(
                 .push(format!("{}/{}", p.stack.id, p.stack.resources[ri].id));
         }
     }
+    drop(span);
+    let span = tracing::info_span!("estate_rules").entered();
     let (estate_findings, n) = eval_estate(&prepared, bundle);
+    drop(span);
     out.findings
         .extend(estate_findings.into_iter().filter(|f| selected(&f.stack)));
     out.evaluations += n;
@@ -241,7 +247,7 @@ fn prepare<'a>(
 
     let docs = stack
         .resources
-        .iter()
+        .par_iter()
         .map(|r| resource_doc(r, registry.get(&r.type_name).is_some_and(|t| t.taggable)))
         .collect();
     // Cedar sees the same cents-rounded estimate as Rego, so both round up alike.

@@ -314,7 +314,7 @@ fn templates_and_their_stack_documents_give_the_same_findings() {
                 .collect()
         };
         let from_doc = normalise(findings(&check(&[doc_dir])));
-        let from_template = normalise(findings(&check(&[template.clone()])));
+        let from_template = normalise(findings(&check(std::slice::from_ref(&template))));
         assert!(
             !from_doc.is_empty(),
             "{id}: the violating fixture has findings"
@@ -532,10 +532,7 @@ fn detection_and_explicit_format() {
     // NoEcho parameters are never read.
     assert_eq!(q.properties["kms_master_key_id"], SENSITIVE.into());
     // AWS::NoValue removes the property.
-    assert_eq!(
-        q.properties["delay_seconds"],
-        regorus::Value::Undefined
-    );
+    assert_eq!(q.properties["delay_seconds"], regorus::Value::Undefined);
     // The same file read with the format given.
     let estate =
         load::load_estate_as(&[file], Registry::builtin(), InputFormat::CloudFormation).unwrap();
@@ -555,10 +552,19 @@ fn every_mapped_type_is_read_into_registry_attributes() {
     let r = |id: &str| resource(&estate, id);
     // EKS: private endpoint, envelope encryption, log types from Logging.ClusterLogging.
     let cluster = &r("Cluster").properties;
-    assert_eq!(cluster["vpc_config"]["endpoint_public_access"], false.into());
+    assert_eq!(
+        cluster["vpc_config"]["endpoint_public_access"],
+        false.into()
+    );
     assert_eq!(cluster["vpc_config"]["subnet_ids"][0], "subnet-1".into());
-    assert_eq!(cluster["encryption_config"]["provider"]["key_arn"], "${LogsKey}".into());
-    assert_eq!(cluster["enabled_cluster_log_types"][2], "authenticator".into());
+    assert_eq!(
+        cluster["encryption_config"]["provider"]["key_arn"],
+        "${LogsKey}".into()
+    );
+    assert_eq!(
+        cluster["enabled_cluster_log_types"][2],
+        "authenticator".into()
+    );
     // EC2: the root volume (not the first mapping), the primary interface, IMDSv2.
     let runner = &r("Runner").properties;
     assert_eq!(runner["root_block_device"]["encrypted"], true.into());
@@ -568,16 +574,28 @@ fn every_mapped_type_is_read_into_registry_attributes() {
     assert_eq!(runner["metadata_options"]["http_tokens"], "required".into());
     // Launch templates: tags from TagSpecifications.
     let template = r("NodeTemplate");
-    assert_eq!(template.properties["network_interfaces"][0]["device_index"], 0i64.into());
+    assert_eq!(
+        template.properties["network_interfaces"][0]["device_index"],
+        0i64.into()
+    );
     assert_eq!(template.tags["stack"], "cfn-platform");
     // OpenSearch: log publishing options, a mapping by log type, become a list.
     let search = &r("Search").properties;
-    assert_eq!(search["log_publishing_options"][0]["log_type"], "AUDIT_LOGS".into());
+    assert_eq!(
+        search["log_publishing_options"][0]["log_type"],
+        "AUDIT_LOGS".into()
+    );
     assert_eq!(search["encrypt_at_rest"]["enabled"], true.into());
-    assert_eq!(search["domain_endpoint_options"]["enforce_https"], true.into());
+    assert_eq!(
+        search["domain_endpoint_options"]["enforce_https"],
+        true.into()
+    );
     // ElastiCache: log destinations.
     let cache = &r("Cache").properties;
-    assert_eq!(cache["log_delivery_configuration"][0]["destination"], "${AppLogs}".into());
+    assert_eq!(
+        cache["log_delivery_configuration"][0]["destination"],
+        "${AppLogs}".into()
+    );
     assert_eq!(cache["transit_encryption_enabled"], true.into());
     // IAM: a policy document written as a JSON string, a numeric string read as a number, and
     // an AWS::IAM::Policy folded into its role.

@@ -18,7 +18,7 @@
 //! is an input error with the file, the line and the JSON path.
 //!
 //! Resource types are mapped onto registered Terraform types with the registry's attribute names
-//! ([`SPECS`]); attributes the mapping does not know are skipped. Split resources (a bucket
+//! (`SPECS`, listed by [`mapped_types`]); attributes the mapping does not know are skipped. Split resources (a bucket
 //! policy, a security group's separate ingress and egress rules, IAM policies attached to a role,
 //! queue and topic policies) are folded into the object they configure through their `!Ref`.
 //! Other types are kept out of evaluation and listed in the stack's `unmodelled`.
@@ -627,7 +627,9 @@ fn yaml_path(frames: &[Frame]) -> String {
     for f in frames {
         match f {
             Frame::Seq { items, .. } => path.push_str(&format!("[{}]", items.len())),
-            Frame::Map { key: Some((k, _)), .. } => {
+            Frame::Map {
+                key: Some((k, _)), ..
+            } => {
                 path.push('.');
                 path.push_str(k);
             }
@@ -3369,7 +3371,10 @@ mod tests {
         for rule in rules {
             match *rule {
                 Attr(to, _) | Status(to, _) => {
-                    assert!(lookup(fields, to).is_some(), "{at}: `{to}` is not registered")
+                    assert!(
+                        lookup(fields, to).is_some(),
+                        "{at}: `{to}` is not registered"
+                    )
                 }
                 Each(to, _, inner) => match lookup(fields, to) {
                     Some(PropType::List(item)) => match &**item {
@@ -3396,7 +3401,11 @@ mod tests {
                 .get(spec.model)
                 .unwrap_or_else(|| panic!("{} maps to unregistered {}", spec.cfn, spec.model));
             check_rules(spec.rules, &def.properties, spec.cfn);
-            assert_eq!(spec_for(spec.cfn).map(|s| s.model), Some(spec.model), "listed once");
+            assert_eq!(
+                spec_for(spec.cfn).map(|s| s.model),
+                Some(spec.model),
+                "listed once"
+            );
         }
         for (cfn, model) in SPLIT_TYPES {
             assert_eq!(Split::of(cfn).map(Split::model), Some(*model));

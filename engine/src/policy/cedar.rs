@@ -23,6 +23,7 @@ use cedar_policy::{
     PolicyId, PolicySet, Request, RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use miette::Diagnostic;
+use rayon::prelude::*;
 use regorus::Value;
 use serde_json::json;
 
@@ -511,29 +512,35 @@ impl CedarBundle {
             )
             .map_err(|e| e.to_string())?,
         );
-        for r in resources {
-            let def = registry
-                .get(r.type_name)
-                .ok_or_else(|| format!("unknown type `{}`", r.type_name))?;
-            let attrs = match r.properties {
-                Value::Object(obj) => obj
+        // Resource entities are independent: build them in parallel (one stack may hold most of
+        // a large plan).
+        let built: Result<Vec<Entity>, String> = resources
+            .par_iter()
+            .with_min_len(256)
+            .map(|r| {
+                let def = registry
+                    .get(r.type_name)
+                    .ok_or_else(|| format!("unknown type `{}`", r.type_name))?;
+                let attrs = match r.properties {
+                    Value::Object(obj) => obj
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            let key = k.as_string().ok()?;
+                            to_cedar(v, def.properties.get(key.as_ref())?)
+                                .map(|e| (key.to_string(), e))
+                        })
+                        .collect::<Vec<_>>(),
+                    _ => Vec::new(),
+                };
+                let tags = r
+                    .tags
                     .iter()
-                    .filter_map(|(k, v)| {
-                        let key = k.as_string().ok()?;
-                        to_cedar(v, def.properties.get(key.as_ref())?).map(|e| (key.to_string(), e))
-                    })
-                    .collect::<Vec<_>>(),
-                _ => Vec::new(),
-            };
-            let tags = r
-                .tags
-                .iter()
-                .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone())));
-            entities.push(
+                    .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone())));
                 Entity::new_with_tags(resource_uid(stack.id, r), attrs, [stack_uid.clone()], tags)
-                    .map_err(|e| format!("resource `{}`: {e}", r.id))?,
-            );
-        }
+                    .map_err(|e| format!("resource `{}`: {e}", r.id))
+            })
+            .collect();
+        entities.extend(built?);
         Entities::from_entities(entities, None).map_err(|e| e.to_string())
     }
 

@@ -13,47 +13,45 @@ metadata := {
 	"remediation": "Add an aws_budgets_budget to the budgeting stack with cost_filter TagKeyValue user:stack$<stack>, limit_amount equal to the cap and one notification per threshold.",
 }
 
-budgets := [b |
-	some s in input.stacks
-	some r in s.resources
-	r.type == "aws_budgets_budget"
-	b := r
-]
+tag_prefix := "user:stack$"
 
-covers(b, stack_id) if {
+# [stack id, budget] for every budget and every stack its cost filter names. Built once; the
+# checks below look stacks up by id, so the rule is linear in the estate's size.
+coverage contains [stack_id, b] if {
+	some s in input.stacks
+	some b in s.resources
+	b.type == "aws_budgets_budget"
 	some f in object.get(b.properties, "cost_filter", [])
 	f.name == "TagKeyValue"
-	sprintf("user:stack$%s", [stack_id]) in f.values
+	some v in f.values
+	startswith(v, tag_prefix)
+	stack_id := substring(v, count(tag_prefix), -1)
 }
 
-thresholds(b) := {n.threshold | some n in object.get(b.properties, "notification", [])}
+covered := {stack_id | some [stack_id, _] in coverage}
+
+stacks := {s.stack.id: s.stack | some s in input.stacks}
 
 deny contains finding if {
-	count(budgets) > 0
-	some s in input.stacks
-	s.stack.budget != null
-	not any_covers(s.stack.id)
-	finding := {"stack": s.stack.id, "msg": sprintf("no aws_budgets_budget covers stack %s", [s.stack.id])}
-}
-
-any_covers(stack_id) if {
-	some b in budgets
-	covers(b, stack_id)
-}
-
-deny contains finding if {
-	some s in input.stacks
-	some b in budgets
-	covers(b, s.stack.id)
-	to_number(b.properties.limit_amount) != s.stack.budget.monthly_limit_usd
-	finding := {"stack": s.stack.id, "msg": sprintf("budget %s limits %s USD but stack %s's cap is %v USD", [b.properties.name, b.properties.limit_amount, s.stack.id, s.stack.budget.monthly_limit_usd])}
+	count(coverage) > 0
+	some id, stack in stacks
+	stack.budget != null
+	not id in covered
+	finding := {"stack": id, "msg": sprintf("no aws_budgets_budget covers stack %s", [id])}
 }
 
 deny contains finding if {
-	some s in input.stacks
-	some b in budgets
-	covers(b, s.stack.id)
-	some t in s.stack.budget.alert_thresholds_pct
-	not t in thresholds(b)
-	finding := {"stack": s.stack.id, "msg": sprintf("budget %s has no notification at %v%% for stack %s", [b.properties.name, t, s.stack.id])}
+	some [id, b] in coverage
+	stack := stacks[id]
+	to_number(b.properties.limit_amount) != stack.budget.monthly_limit_usd
+	finding := {"stack": id, "msg": sprintf("budget %s limits %s USD but stack %s's cap is %v USD", [b.properties.name, b.properties.limit_amount, id, stack.budget.monthly_limit_usd])}
+}
+
+deny contains finding if {
+	some [id, b] in coverage
+	stack := stacks[id]
+	thresholds := {n.threshold | some n in object.get(b.properties, "notification", [])}
+	some t in stack.budget.alert_thresholds_pct
+	not t in thresholds
+	finding := {"stack": id, "msg": sprintf("budget %s has no notification at %v%% for stack %s", [b.properties.name, t, id])}
 }

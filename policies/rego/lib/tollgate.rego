@@ -20,6 +20,11 @@ covers_port(rule, _) if rule.protocol == "-1"
 
 covers_port(rule, _) if rule.from_port == -1
 
+# A port not known until apply might be any port: the rule is taken to cover it (fail closed).
+covers_port(rule, _) if not is_number(rule.from_port)
+
+covers_port(rule, _) if not is_number(rule.to_port)
+
 # Sources that mean "anywhere".
 open_cidrs := {"0.0.0.0/0", "::/0"}
 
