@@ -258,6 +258,12 @@ pub enum CedarAnswer {
 #[derive(Debug)]
 pub struct CedarBundle {
     policies: PolicySet,
+    /// Per resource type (and `Stack`): only the policies whose scope can match it, so a request
+    /// is not evaluated against guardrails for other types.
+    by_type: HashMap<String, PolicySet>,
+    /// Types some policy names (`Tollgate::T`): only their entities need attributes. Strict
+    /// validation lets a policy read attributes only of types it has narrowed the resource to.
+    attr_types: std::collections::BTreeSet<String>,
     metas: BTreeMap<String, MetaRef>,
     /// The resource type each `forbid` policy is scoped to (`resource is T`), by id.
     typed: BTreeMap<String, String>,
@@ -406,8 +412,43 @@ impl CedarBundle {
             engine: EngineKind::Cedar,
             file: dir.display().to_string(),
         });
+        let mut by_type = HashMap::new();
+        let type_names = registry
+            .types()
+            .map(|t| t.name.clone())
+            .chain(["Stack".to_owned()]);
+        for name in type_names {
+            let mut set = PolicySet::new();
+            for p in policies.policies() {
+                let applies = match p.resource_constraint() {
+                    cedar_policy::ResourceConstraint::Is(t)
+                    | cedar_policy::ResourceConstraint::IsIn(t, _) => t.basename() == name,
+                    _ => true,
+                };
+                if applies {
+                    set.add(p.clone())
+                        .map_err(|e| PolicyError::new(dir, e.to_string()))?;
+                }
+            }
+            by_type.insert(name, set);
+        }
+        let attr_types = registry
+            .types()
+            .filter(|t| {
+                let needle = format!("{NAMESPACE}::{}", t.name);
+                texts.values().any(|(_, text)| {
+                    text.match_indices(&needle).any(|(i, _)| {
+                        !text[i + needle.len()..]
+                            .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                    })
+                })
+            })
+            .map(|t| t.name.clone())
+            .collect();
         Ok(Self {
             policies,
+            by_type,
+            attr_types,
             metas,
             typed,
             schema,
@@ -522,7 +563,7 @@ impl CedarBundle {
                     .get(r.type_name)
                     .ok_or_else(|| format!("unknown type `{}`", r.type_name))?;
                 let attrs = match r.properties {
-                    Value::Object(obj) => obj
+                    Value::Object(obj) if self.attr_types.contains(r.type_name) => obj
                         .iter()
                         .filter_map(|(k, v)| {
                             let key = k.as_string().ok()?;
@@ -554,10 +595,11 @@ impl CedarBundle {
         entities: &Entities,
     ) -> Vec<CedarAnswer> {
         let stack_uid = uid("Stack", stack_id);
-        let (resource_uid, taggable) = match resource {
-            Some((r, taggable)) => (resource_uid(stack_id, r), taggable),
-            None => (stack_uid.clone(), false),
+        let (resource_uid, taggable, type_name) = match resource {
+            Some((r, taggable)) => (resource_uid(stack_id, r), taggable, r.type_name),
+            None => (stack_uid.clone(), false, "Stack"),
         };
+        let policies = self.by_type.get(type_name).unwrap_or(&self.policies);
         let context = Context::from_pairs([
             (
                 "stack".to_owned(),
@@ -584,9 +626,7 @@ impl CedarBundle {
             Ok(r) => r,
             Err(e) => return vec![self.error_answer(None, format!("building the request: {e}"))],
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, entities);
+        let response = self.authorizer.is_authorized(&request, policies, entities);
         let mut answers = Vec::new();
         for e in response.diagnostics().errors() {
             let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
