@@ -57,7 +57,10 @@ def main():
     while len(changes) < a.resources:
         doc = copy.deepcopy(stacks[n % len(stacks)])
         module = f"{doc['stack'].replace('-', '_')}_{n}"
+        doc["stack"] = "bench-plan"  # one plan, one stack: its tags name it
         for r in doc["resources"]:
+            if "stack" in r.get("tags", {}):
+                r["tags"]["stack"] = "bench-plan"
             if rng.random() * 100 < a.violating_pct:
                 mutate(r, rng)
         plan = from_stack.convert(doc)
@@ -74,7 +77,7 @@ def main():
             if len(changes) >= a.resources:
                 break
         planned_modules.append({"address": f"module.{module}", "resources": mod_resources})
-        config_calls[module] = {"source": f"./stacks/{doc['stack']}", "module": plan["configuration"]["root_module"]}
+        config_calls[module] = {"source": f"./modules/{module}", "module": plan["configuration"]["root_module"]}
         n += 1
     out = {
         "format_version": "1.2", "terraform_version": "1.9.8",

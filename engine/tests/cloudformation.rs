@@ -4,60 +4,20 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod common;
 
-use chrono::NaiveDate;
-use tollgate_engine::check::{self, CheckSettings};
+use common::{check, findings, root, set};
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
 use tollgate_engine::import::{InputFormat, SENSITIVE, UNKNOWN};
 use tollgate_engine::load::{self, LoadErrorKind};
 use tollgate_engine::model::{Estate, Origin, Resource};
-use tollgate_engine::policy::{BundleOptions, Principal};
 use tollgate_engine::registry::Registry;
-use tollgate_engine::report::Report;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn fixture(name: &str) -> PathBuf {
     root().join("fixtures/cloudformation").join(name)
-}
-
-fn check(paths: &[PathBuf]) -> Report {
-    let settings = CheckSettings {
-        paths: paths.to_vec(),
-        input_format: InputFormat::Auto,
-        policies: root().join("policies"),
-        waivers: None,
-        principal: Principal::parse("ci:plans").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides: vec![],
-        changed: None,
-    };
-    check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn findings(report: &Report) -> BTreeSet<(String, String, String)> {
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                f.resource.clone().unwrap_or_default(),
-                f.policy.clone(),
-                f.engine.to_string(),
-            )
-        })
-        .collect()
-}
-
-fn set(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
-    items
-        .iter()
-        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-        .collect()
 }
 
 fn load(paths: &[PathBuf]) -> Estate {

@@ -3,57 +3,14 @@
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+mod common;
 
-use chrono::NaiveDate;
-use tollgate_engine::check::{self, CheckSettings};
+use common::{check, findings, root, set};
+
 use tollgate_engine::import::UNKNOWN;
 use tollgate_engine::load::{self, LoadErrorKind};
 use tollgate_engine::model::Change;
-use tollgate_engine::policy::{BundleOptions, Principal};
 use tollgate_engine::registry::Registry;
-use tollgate_engine::report::Report;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn check(paths: &[PathBuf]) -> Report {
-    let settings = CheckSettings {
-        paths: paths.to_vec(),
-        policies: root().join("policies"),
-        waivers: None,
-        principal: Principal::parse("ci:plans").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides: vec![],
-        changed: None,
-        input_format: tollgate_engine::import::InputFormat::Auto,
-    };
-    check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn findings(report: &Report) -> BTreeSet<(String, String, String)> {
-    report
-        .findings
-        .iter()
-        .map(|f| {
-            (
-                f.resource.clone().unwrap_or_default(),
-                f.policy.clone(),
-                f.engine.to_string(),
-            )
-        })
-        .collect()
-}
-
-fn set(items: &[(&str, &str, &str)]) -> BTreeSet<(String, String, String)> {
-    items
-        .iter()
-        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-        .collect()
-}
 
 #[test]
 fn a_plan_is_read_into_the_model() {

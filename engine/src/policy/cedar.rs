@@ -274,23 +274,7 @@ pub struct CedarBundle {
 
 /// The Cedar files under `dir`, sorted.
 pub fn cedar_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "cedar") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    super::files_under(dir, |p| p.extension().is_some_and(|x| x == "cedar"))
 }
 
 /// The position of a diagnostic's first label in `text`.

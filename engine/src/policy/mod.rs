@@ -19,6 +19,28 @@ use crate::registry::Registry;
 pub use cedar::{CedarBundle, Principal};
 pub use rego::{RegoBundle, RegoMode};
 
+/// Files under `dir` (recursively) whose path `keep` accepts, sorted. An unreadable folder
+/// contributes nothing; callers check that the bundle's folders exist.
+pub fn files_under(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if keep(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A problem with a policy bundle, with its place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {

@@ -88,28 +88,12 @@ impl std::fmt::Debug for RegoBundle {
 
 /// Finds `*.rego` files under `dir`, sorted; `tests` selects `_test.rego` files instead.
 pub fn rego_files(dir: &Path, tests: bool) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rego") {
-                let is_test = p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().ends_with("_test.rego"));
-                if is_test == tests {
-                    out.push(p);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+    super::files_under(dir, |p| {
+        let is_test = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("_test.rego"));
+        p.extension().is_some_and(|x| x == "rego") && is_test == tests
+    })
 }
 
 /// Reads the bundle's data folder into one object: `{"config": {stem: content}}`.
