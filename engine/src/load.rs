@@ -553,8 +553,8 @@ pub(crate) fn collect_references(root: &Value, root_path: &str, out: &mut Vec<Re
 }
 
 /// A plan or template checked together with the stack document of the same id replaces that
-/// document's resources and keeps its envelope (repository, owner, budget, dependencies). A
-/// template checked alone must say its environment and region itself.
+/// document's resources and keeps its envelope (repository, owner, budget, dependencies). A plan
+/// or template checked alone must say its environment and region itself.
 fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
     let (plans, mut docs): (Vec<Stack>, Vec<Stack>) =
         stacks.into_iter().partition(|s| s.origin.is_imported());
@@ -575,8 +575,14 @@ fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
                 });
             }
             None => {
-                if plan.origin == Origin::CloudFormation {
-                    errors.extend(crate::import::cloudformation::unfilled_envelope(&plan));
+                match plan.origin {
+                    Origin::CloudFormation => {
+                        errors.extend(crate::import::cloudformation::unfilled_envelope(&plan));
+                    }
+                    Origin::TerraformPlan => {
+                        errors.extend(crate::import::terraform::unfilled_envelope(&plan));
+                    }
+                    Origin::Document => {}
                 }
                 out.push(plan)
             }

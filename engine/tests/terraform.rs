@@ -191,3 +191,39 @@ fn plans_and_their_stack_documents_give_the_same_findings() {
     assert!(compared >= 30, "compared {compared} plans");
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+/// A plan that does not name its environment is fine when its stack document is checked with
+/// it: the document's envelope (environment, budget, repository) is used.
+#[test]
+fn a_plan_checked_with_its_stack_document_takes_the_documents_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(root().join("fixtures/terraform/storage.plan.json")).unwrap();
+    let text = text
+        .replacen("\"environment\": {", "\"environment_unused\": {", 1)
+        .replace("\"environment\": \"prod\",", "");
+    std::fs::write(dir.path().join("plan.json"), text).unwrap();
+    let alone =
+        load::load_estate(&[dir.path().join("plan.json")], Registry::builtin()).unwrap_err();
+    assert!(
+        alone
+            .to_string()
+            .contains("does not say its stack's environment"),
+        "{alone}"
+    );
+    let doc = r#"{"stack": "plan-storage", "repository": "aws-eu-west-1-prod-plan-storage-main",
+        "environment": "prod", "region": "eu-west-1", "account": "prod", "owner": "data-platform",
+        "budget": {"monthly_limit_usd": 900, "alert_thresholds_pct": [80]}, "resources": []}"#;
+    std::fs::write(dir.path().join("stack.json"), doc).unwrap();
+    let estate = load::load_estate(&[dir.path().to_path_buf()], Registry::builtin()).unwrap();
+    assert_eq!(estate.stacks.len(), 1);
+    let s = &estate.stacks[0];
+    assert_eq!(s.environment, "prod");
+    assert_eq!(
+        s.budget.as_ref().unwrap().monthly_limit_usd,
+        900,
+        "the document's budget"
+    );
+    assert_eq!(s.resources.len(), 7, "the plan's resources");
+    assert!(s.source.file.ends_with("plan.json"));
+}

@@ -1118,30 +1118,10 @@ fn envelope(
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
     let stack = var("stack").or_else(|| common_tag("stack")).unwrap_or(stem);
-    let missing = |what: &str, how: &str| {
-        LoadError::plain(
-            file,
-            LoadErrorKind::Shape,
-            format!(
-                "the plan does not say its stack's {what}: {how}, or check it together with the stack document `{stack}`"
-            ),
-        )
-    };
-    let mut errors = Vec::new();
+    // Missing environment or region is only an error when no stack document of the same id
+    // is checked in the same run (see `unfilled_envelope`).
     let environment = var("environment").or_else(|| common_tag("environment"));
-    if environment.is_none() {
-        errors.push(missing(
-            "environment",
-            "set the variable `environment` or tag every resource with `environment`",
-        ));
-    }
     let region = var("region").or(provider_region);
-    if region.is_none() {
-        errors.push(missing(
-            "region",
-            "set the variable `region` or a constant `region` in the aws provider block",
-        ));
-    }
     let budget = match variables
         .get("budget_monthly_limit_usd")
         .map(|v| &v.value.0)
@@ -1158,9 +1138,6 @@ fn envelope(
         }),
         _ => None,
     };
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let environment = environment.unwrap_or_default();
     Ok(Stack {
         id: stack,
@@ -1178,6 +1155,35 @@ fn envelope(
         origin: crate::model::Origin::TerraformPlan,
         unmodelled,
     })
+}
+
+/// The envelope fields a plan checked without its stack document failed to give.
+pub fn unfilled_envelope(stack: &Stack) -> Vec<LoadError> {
+    let file = &stack.source.file;
+    let missing = |what: &str, how: &str| {
+        LoadError::plain(
+            file,
+            LoadErrorKind::Shape,
+            format!(
+                "the plan does not say its stack's {what}: {how}, or check it together with the stack document `{}`",
+                stack.id
+            ),
+        )
+    };
+    let mut errors = Vec::new();
+    if stack.environment.is_empty() {
+        errors.push(missing(
+            "environment",
+            "set the variable `environment` or tag every resource with `environment`",
+        ));
+    }
+    if stack.region.is_empty() {
+        errors.push(missing(
+            "region",
+            "set the variable `region` or a constant `region` in the aws provider block",
+        ));
+    }
+    errors
 }
 
 #[cfg(test)]
