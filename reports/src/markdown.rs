@@ -29,6 +29,7 @@ const MAX_CELL_CHARS: usize = 300;
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
     heading(&mut out, report);
+    selection(&mut out, report);
     failing(&mut out, report);
     waivers(&mut out, report);
     overrides(&mut out, report);
@@ -92,6 +93,28 @@ fn heading(out: &mut String, report: &Report) {
         s.advisory,
         s.errors,
     );
+}
+
+/// With `--changed-since`: which stacks this run looked at, so a reviewer knows what it did not.
+fn selection(out: &mut String, report: &Report) {
+    let Some(sel) = &report.selection else {
+        return;
+    };
+    let _ = match &sel.all_because {
+        Some(why) => writeln!(
+            out,
+            "\nChanged since `{}`: every stack checked, because {why}.",
+            sel.since
+        ),
+        None => writeln!(
+            out,
+            "\nChanged since `{}`: {} changed, {} dependent, {} skipped.",
+            sel.since,
+            common::plural(sel.changed.len(), "stack", "stacks"),
+            common::plural(sel.dependents.len(), "stack", "stacks"),
+            common::plural(sel.skipped.len(), "stack", "stacks"),
+        ),
+    };
 }
 
 fn failing(out: &mut String, report: &Report) {

@@ -74,6 +74,24 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
         );
         let _ = writeln!(out, "{}", paint(&line, "33", options));
     }
+    if let Some(sel) = &report.selection {
+        let line = match &sel.all_because {
+            Some(why) => format!(
+                "changed since {}: every stack checked, because {why}",
+                sel.since
+            ),
+            None => format!(
+                "changed since {}: checked {} changed stack(s) [{}] and {} dependent(s) [{}]; skipped {}",
+                sel.since,
+                sel.changed.len(),
+                sel.changed.join(", "),
+                sel.dependents.len(),
+                sel.dependents.join(", "),
+                sel.skipped.len()
+            ),
+        };
+        let _ = writeln!(out, "note: {line}");
+    }
     for o in &report.overrides {
         let _ = writeln!(
             out,
