@@ -8,7 +8,7 @@ mod common;
 use common::{check, findings, root, set};
 
 use tollgate_engine::import::UNKNOWN;
-use tollgate_engine::load::{self, LoadErrorKind};
+use tollgate_engine::load;
 use tollgate_engine::model::Change;
 use tollgate_engine::registry::Registry;
 
@@ -153,7 +153,6 @@ fn unsupported_format_versions_and_unknown_actions_are_bad_input() {
         let text = err.to_string();
         assert!(text.contains(want), "{text}");
         assert!(text.contains(&format!("p{i}.json")), "{text}");
-        let _ = LoadErrorKind::Shape;
     }
 }
 

@@ -3194,15 +3194,7 @@ fn envelope(
     resources: Vec<Resource>,
     unmodelled: Vec<String>,
 ) -> Result<Stack, Vec<LoadError>> {
-    // A tag every tagged resource shares.
-    let common_tag = |k: &str| {
-        let mut values = resources
-            .iter()
-            .filter(|r| !r.tags.is_empty())
-            .map(|r| r.tags.get(k));
-        let first = values.next().flatten()?;
-        values.all(|v| v == Some(first)).then(|| first.clone())
-    };
+    let common_tag = |k: &str| super::common_tag(&resources, k);
     let stem = file
         .file_name()
         .map(|s| s.to_string_lossy().to_string())

@@ -17,6 +17,17 @@ pub const UNKNOWN: &str = "(known after apply)";
 /// The value Tollgate puts where a plan marks a value sensitive: it is never read, stored or shown.
 pub const SENSITIVE: &str = "(sensitive value)";
 
+/// The value of tag `key` when every tagged resource carries it with the same value: importers
+/// use it to find a stack's id, environment or owner when the input does not say them.
+pub(crate) fn common_tag(resources: &[crate::model::Resource], key: &str) -> Option<String> {
+    let mut values = resources
+        .iter()
+        .filter(|r| !r.tags.is_empty())
+        .map(|r| r.tags.get(key));
+    let first = values.next().flatten()?;
+    values.all(|v| v == Some(first)).then(|| first.clone())
+}
+
 /// What kind of document a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {

@@ -1089,15 +1089,7 @@ fn envelope(
         Some(Value::String(s)) => Some(s.to_string()),
         _ => None,
     };
-    // A tag every tagged resource shares.
-    let common_tag = |k: &str| {
-        let mut values = resources
-            .iter()
-            .filter(|r| !r.tags.is_empty())
-            .map(|r| r.tags.get(k));
-        let first = values.next().flatten()?;
-        values.all(|v| v == Some(first)).then(|| first.clone())
-    };
+    let common_tag = |k: &str| super::common_tag(&resources, k);
     let provider_region = configuration.and_then(|c| {
         let parsed: ProviderConfigFile = serde_json::from_str(c).ok()?;
         parsed
