@@ -178,10 +178,12 @@ fn prepare<'a>(
                 .resources
                 .iter()
                 .enumerate()
+                // Like the estimator: only what exists after the change is priced.
                 .filter(|(_, r)| {
-                    registry
-                        .get(&r.type_name)
-                        .is_some_and(|t| !t.cost.is_empty())
+                    r.change.remains()
+                        && registry
+                            .get(&r.type_name)
+                            .is_some_and(|t| !t.cost.is_empty())
                 })
                 .map(|(i, _)| {
                     (
