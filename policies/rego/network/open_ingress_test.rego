@@ -1,0 +1,77 @@
+package tollgate.network.open_ingress_test
+
+import data.tollgate.lib_test as fx
+import data.tollgate.network.open_ingress
+import rego.v1
+
+networking := object.union(fx.prod_stack, {
+	"id": "networking",
+	"repository": "aws-eu-west-1-prod-networking-main",
+	"owner": "platform",
+})
+
+https_from_anywhere := {"description": "HTTPS from anywhere", "from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]}
+
+# A security group `id` in the networking stack with these ingress rules.
+group(id, ingress) := {"stack": networking, "resource": fx.resource(networking, id, "aws_security_group", {
+	"name": sprintf("wer1-prod-%s", [id]),
+	"description": id,
+	"vpc_id": "${vpc}",
+	"ingress": ingress,
+	"egress": [],
+})}
+
+# The edge group (data.config.network.edge_security_groups) may take HTTPS from anywhere.
+test_edge_https_from_anywhere_passes if {
+	count(open_ingress.deny) == 0 with input as group("edge-sg", [https_from_anywhere])
+}
+
+test_edge_https_from_anywhere_over_ipv6_passes if {
+	rule := {"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": ["::/0"]}
+	count(open_ingress.deny) == 0 with input as group("edge-sg", [rule])
+}
+
+test_internal_sources_pass if {
+	inp := group("app-sg", [
+		{"from_port": 8080, "to_port": 8080, "protocol": "tcp", "security_groups": ["${edge-sg}"]},
+		{"from_port": 443, "to_port": 443, "protocol": "tcp", "cidr_blocks": ["10.0.0.0/16"]},
+	])
+	count(open_ingress.deny) == 0 with input as inp
+}
+
+test_edge_http_from_anywhere_denied if {
+	inp := group("edge-sg", [
+		https_from_anywhere,
+		{"description": "HTTP from anywhere", "from_port": 80, "to_port": 80, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]},
+	])
+	open_ingress.deny == {"networking/edge-sg (aws_security_group) ingress[1] accepts 0.0.0.0/0 on 80-80/tcp"} with input as inp
+}
+
+test_edge_all_traffic_from_anywhere_denied if {
+	inp := group("edge-sg", [{"from_port": 0, "to_port": 0, "protocol": "-1", "cidr_blocks": ["0.0.0.0/0"]}])
+	open_ingress.deny == {"networking/edge-sg (aws_security_group) ingress[0] accepts 0.0.0.0/0 on 0-0/-1"} with input as inp
+}
+
+test_https_from_anywhere_outside_the_edge_denied if {
+	open_ingress.deny == {"networking/app-sg (aws_security_group) ingress[0] accepts 0.0.0.0/0 on 443-443/tcp"} with input as group("app-sg", [https_from_anywhere])
+}
+
+test_ipv6_anywhere_denied if {
+	inp := group("app-sg", [{"from_port": 5432, "to_port": 5432, "protocol": "tcp", "ipv6_cidr_blocks": ["::/0"]}])
+	open_ingress.deny == {"networking/app-sg (aws_security_group) ingress[0] accepts ::/0 on 5432-5432/tcp"} with input as inp
+}
+
+test_both_address_families_reported if {
+	inp := group("app-sg", [{"from_port": 22, "to_port": 22, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"], "ipv6_cidr_blocks": ["::/0"]}])
+	open_ingress.deny == {
+		"networking/app-sg (aws_security_group) ingress[0] accepts 0.0.0.0/0 on 22-22/tcp",
+		"networking/app-sg (aws_security_group) ingress[0] accepts ::/0 on 22-22/tcp",
+	} with input as inp
+}
+
+# The edge list is data: a group named there is the edge, whatever its id.
+test_edge_list_comes_from_data if {
+	inp := group("api-sg", [https_from_anywhere])
+	count(open_ingress.deny) == 1 with input as inp
+	count(open_ingress.deny) == 0 with input as inp with data.config.network.edge_security_groups as ["networking/api-sg"]
+}
