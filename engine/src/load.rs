@@ -249,6 +249,9 @@ struct StackFile<'a> {
     depends_on: Vec<String>,
     #[serde(default)]
     budget: Option<BudgetFile>,
+    /// Resource ids or types that Tollgate judges but does not provision, with the reason.
+    #[serde(default)]
+    managed_elsewhere: BTreeMap<String, String>,
     #[serde(borrow)]
     resources: Vec<&'a RawValue>,
 }
@@ -373,10 +376,32 @@ pub fn parse_stack(file: &Path, text: &str, registry: &Registry) -> Result<Stack
             Err(e) => errors.push(e),
         }
     }
+    for (key, reason) in &doc.managed_elsewhere {
+        let known = seen.contains_key(key) || registry.get(key).is_some();
+        let problem = if !known {
+            Some(format!(
+                "`{key}` is neither a resource id of this stack nor a registered type"
+            ))
+        } else if reason.trim().is_empty() {
+            Some(format!(
+                "`{key}`: say who manages it instead (the reason is empty)"
+            ))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            errors.push(
+                LoadError::new(file, LoadErrorKind::Shape, message)
+                    .at(top)
+                    .path(format!("$.managed_elsewhere.{key}")),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(Stack {
+        managed_elsewhere: doc.managed_elsewhere,
         id: doc.stack,
         repository: doc.repository,
         environment: doc.environment,

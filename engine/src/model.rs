@@ -56,6 +56,20 @@ pub struct Stack {
     /// Resources read from the input whose type is not registered (`address (type)`): nothing
     /// can judge them, so they are reported as not evaluated rather than passed.
     pub unmodelled: Vec<String>,
+    /// Resources that policies judge but Tollgate does not provision: resource ids or type
+    /// names, each with the reason (who manages them instead).
+    pub managed_elsewhere: BTreeMap<String, String>,
+}
+
+impl Stack {
+    /// Why `resource` is not provisioned by Tollgate, when the stack says it is managed
+    /// elsewhere (by its id or by its type).
+    pub fn managed_elsewhere(&self, resource: &Resource) -> Option<&str> {
+        self.managed_elsewhere
+            .get(&resource.id)
+            .or_else(|| self.managed_elsewhere.get(&resource.type_name))
+            .map(String::as_str)
+    }
 }
 
 /// What a stack was read from.

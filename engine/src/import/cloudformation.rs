@@ -3233,6 +3233,7 @@ fn envelope(
         source: Source::new(file, LineCol { line: 1, column: 1 }),
         origin: Origin::CloudFormation,
         unmodelled,
+        managed_elsewhere: Default::default(),
     })
 }
 

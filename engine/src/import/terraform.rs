@@ -1146,6 +1146,7 @@ fn envelope(
         source: Source::new(file, LineCol { line: 1, column: 1 }),
         origin: crate::model::Origin::TerraformPlan,
         unmodelled,
+        managed_elsewhere: Default::default(),
     })
 }
 
