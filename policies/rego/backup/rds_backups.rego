@@ -14,9 +14,18 @@ metadata := {
 	"remediation": "Set backup_retention_period >= 7 and deletion_protection = true.",
 }
 
+retention := object.get(lib.props, "backup_retention_period", 0)
+
 deny contains msg if {
-	object.get(lib.props, "backup_retention_period", 0) < 7
-	msg := sprintf("%s keeps backups for %v days (minimum 7)", [lib.name, object.get(lib.props, "backup_retention_period", 0)])
+	not enough_backups
+	msg := sprintf("%s keeps backups for %v days (minimum 7)", [lib.name, retention])
+}
+
+# A period not known until apply ("(known after apply)") is not known to be enough: fail closed.
+# (Compared as is, a string sorts above every number and would pass.)
+enough_backups if {
+	is_number(retention)
+	retention >= 7
 }
 
 deny contains msg if {

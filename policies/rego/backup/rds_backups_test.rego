@@ -54,3 +54,8 @@ test_both_failures_reported if {
 		"fixture/db (aws_rds_cluster) has no deletion protection",
 	} with input as inp
 }
+
+# A plan's "(known after apply)" is not known to be 7 days or more: the rule fails closed.
+test_unknown_retention_denied if {
+	rds_backups.deny == {"fixture/db (aws_rds_cluster) keeps backups for (known after apply) days (minimum 7)"} with input as cluster({"backup_retention_period": "(known after apply)"})
+}

@@ -14,7 +14,17 @@ metadata := {
 	"remediation": "Set retention_in_days (e.g. 90, or 365 for audit logs).",
 }
 
+retention := object.get(lib.props, "retention_in_days", 0)
+
 deny contains msg if {
-	object.get(lib.props, "retention_in_days", 0) <= 0
+	is_number(retention)
+	retention <= 0
 	msg := sprintf("%s keeps logs forever", [lib.name])
+}
+
+# A retention not known until apply might be "never expire": fail closed. (Compared as is, a
+# string sorts above every number and would pass.)
+deny contains msg if {
+	not is_number(retention)
+	msg := sprintf("%s has no known retention (retention_in_days: %v)", [lib.name, retention])
 }

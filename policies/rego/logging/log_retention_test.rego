@@ -19,3 +19,8 @@ test_no_retention_denied if {
 test_zero_retention_denied if {
 	log_retention.deny == {"fixture/logs (aws_cloudwatch_log_group) keeps logs forever"} with input as log_group({"retention_in_days": 0})
 }
+
+# A plan's "(known after apply)" might be 0 ("never expire"): the rule fails closed.
+test_unknown_retention_denied if {
+	log_retention.deny == {"fixture/logs (aws_cloudwatch_log_group) has no known retention (retention_in_days: (known after apply))"} with input as log_group({"retention_in_days": "(known after apply)"})
+}

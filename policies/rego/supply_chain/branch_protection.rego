@@ -21,9 +21,19 @@ deny contains msg if {
 	msg := sprintf("%s lets admins bypass protection", [lib.name])
 }
 
+approvals := object.get(reviews, "required_approving_review_count", 0)
+
 deny contains msg if {
-	object.get(reviews, "required_approving_review_count", 0) < 1
+	is_number(approvals)
+	approvals < 1
 	msg := sprintf("%s requires no approving review", [lib.name])
+}
+
+# A count not known until apply might be 0: fail closed. (Compared as is, a string sorts above
+# every number and would pass.)
+deny contains msg if {
+	not is_number(approvals)
+	msg := sprintf("%s requires an unknown number of approving reviews (%v)", [lib.name, approvals])
 }
 
 deny contains msg if {

@@ -42,3 +42,9 @@ test_no_review_settings_denied if {
 		"fixture/repo-main (github_branch_protection) keeps approvals after new pushes",
 	} with input as inp
 }
+
+# A plan's "(known after apply)" might be 0: the rule fails closed.
+test_unknown_review_count_denied if {
+	inp := protection({"required_pull_request_reviews": {"required_approving_review_count": "(known after apply)"}})
+	branch_protection.deny == {"fixture/repo-main (github_branch_protection) requires an unknown number of approving reviews ((known after apply))"} with input as inp
+}
