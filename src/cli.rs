@@ -27,6 +27,11 @@ enum Command {
     /// Exit status: 0 when no finding fails, 1 when a soft- or hard-mandatory finding is not
     /// waived (or a rule could not be evaluated), 2 on bad input or usage.
     Check(CheckArgs),
+    /// Explain one resource (`--stack S --resource ID`: every rule that applies, fired or passed,
+    /// the input values each read, Cedar's decisions) or document one policy (`POLICY-ID`).
+    ///
+    /// Exit status: 0 when the explanation was printed, 2 on bad input or usage.
+    Explain(crate::cmd_explain::ExplainArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -147,6 +152,7 @@ pub fn run() -> Result<ExitCode, Failure> {
     };
     match cli.command {
         Command::Check(args) => check(args),
+        Command::Explain(args) => crate::cmd_explain::run(args),
     }
 }
 

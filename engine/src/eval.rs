@@ -59,7 +59,7 @@ pub struct Evaluation {
 
 impl Prepared<'_> {
     /// `input.resources` for stack and estate rules: what exists after the change.
-    fn remaining_docs(&self) -> Vec<Value> {
+    pub(crate) fn remaining_docs(&self) -> Vec<Value> {
         self.stack
             .resources
             .iter()
@@ -71,15 +71,15 @@ impl Prepared<'_> {
 }
 
 /// A stack with what every engine needs, built once.
-struct Prepared<'a> {
-    stack: &'a Stack,
+pub(crate) struct Prepared<'a> {
+    pub(crate) stack: &'a Stack,
     file: String,
     cost: StackCost,
     /// `input.stack` for Rego.
-    meta: Value,
+    pub(crate) meta: Value,
     /// `input.resource` for Rego, per resource.
-    docs: Vec<Value>,
-    entities: Result<Entities, String>,
+    pub(crate) docs: Vec<Value>,
+    pub(crate) entities: Result<Entities, String>,
 }
 
 const COST_META_ID: &str = "TG-COST-000";
@@ -163,7 +163,7 @@ pub fn evaluate(
     out
 }
 
-fn prepare<'a>(
+pub(crate) fn prepare<'a>(
     stack: &'a Stack,
     bundle: &PolicyBundle,
     registry: &Registry,
@@ -316,7 +316,7 @@ fn stack_facts<'a>(stack: &'a Stack, cost: &StackCost) -> StackFacts<'a> {
     }
 }
 
-fn resource_facts(r: &Resource) -> ResourceFacts<'_> {
+pub(crate) fn resource_facts(r: &Resource) -> ResourceFacts<'_> {
     ResourceFacts {
         id: &r.id,
         type_name: &r.type_name,
@@ -325,7 +325,7 @@ fn resource_facts(r: &Resource) -> ResourceFacts<'_> {
     }
 }
 
-fn object(pairs: [(&str, Value); 2]) -> Value {
+pub(crate) fn object(pairs: [(&str, Value); 2]) -> Value {
     Value::from(
         pairs
             .into_iter()

@@ -7,6 +7,7 @@
 pub mod check;
 pub mod cost;
 pub mod eval;
+pub mod explain;
 pub mod finding;
 pub mod import;
 pub mod json;

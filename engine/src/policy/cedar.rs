@@ -254,6 +254,17 @@ pub enum CedarAnswer {
     Error { meta: MetaRef, message: String },
 }
 
+/// Cedar's whole answer to one request (see [`CedarBundle::decide`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CedarDecision {
+    pub action: Action,
+    pub allowed: bool,
+    /// Ids of the policies that determined the decision, sorted.
+    pub determining: Vec<String>,
+    /// `(policy id, message)` for each policy that failed to evaluate, sorted.
+    pub errors: Vec<(String, String)>,
+}
+
 /// A validated Cedar policy set with each forbid policy's metadata.
 #[derive(Debug)]
 pub struct CedarBundle {
@@ -578,39 +589,10 @@ impl CedarBundle {
         resource: Option<(&ResourceFacts<'_>, bool)>,
         entities: &Entities,
     ) -> Vec<CedarAnswer> {
-        let stack_uid = uid("Stack", stack_id);
-        let (resource_uid, taggable, type_name) = match resource {
-            Some((r, taggable)) => (resource_uid(stack_id, r), taggable, r.type_name),
-            None => (stack_uid.clone(), false, "Stack"),
-        };
-        let policies = self.by_type.get(type_name).unwrap_or(&self.policies);
-        let context = Context::from_pairs([
-            (
-                "stack".to_owned(),
-                RestrictedExpression::new_entity_uid(stack_uid),
-            ),
-            (
-                "taggable".to_owned(),
-                RestrictedExpression::new_bool(taggable),
-            ),
-        ]);
-        let context = match context {
-            Ok(c) => c,
-            Err(e) => {
-                return vec![self.error_answer(None, format!("building the request context: {e}"))];
-            }
-        };
-        let request = match Request::new(
-            principal.uid().clone(),
-            action.uid(),
-            resource_uid,
-            context,
-            None,
-        ) {
+        let response = match self.authorize(principal, action, stack_id, resource, entities) {
             Ok(r) => r,
-            Err(e) => return vec![self.error_answer(None, format!("building the request: {e}"))],
+            Err(e) => return vec![self.error_answer(None, e)],
         };
-        let response = self.authorizer.is_authorized(&request, policies, entities);
         let mut answers = Vec::new();
         for e in response.diagnostics().errors() {
             let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
@@ -643,6 +625,134 @@ impl CedarBundle {
             }
         }
         answers
+    }
+
+    /// Builds the request for `action` on a resource (or the stack) and asks the policies that
+    /// can match its type. `Err` says why the request could not be built.
+    fn authorize(
+        &self,
+        principal: &Principal,
+        action: Action,
+        stack_id: &str,
+        resource: Option<(&ResourceFacts<'_>, bool)>,
+        entities: &Entities,
+    ) -> Result<cedar_policy::Response, String> {
+        let stack_uid = uid("Stack", stack_id);
+        let (resource_uid, taggable, type_name) = match resource {
+            Some((r, taggable)) => (resource_uid(stack_id, r), taggable, r.type_name),
+            None => (stack_uid.clone(), false, "Stack"),
+        };
+        let policies = self.by_type.get(type_name).unwrap_or(&self.policies);
+        let context = Context::from_pairs([
+            (
+                "stack".to_owned(),
+                RestrictedExpression::new_entity_uid(stack_uid),
+            ),
+            (
+                "taggable".to_owned(),
+                RestrictedExpression::new_bool(taggable),
+            ),
+        ])
+        .map_err(|e| format!("building the request context: {e}"))?;
+        let request = Request::new(
+            principal.uid().clone(),
+            action.uid(),
+            resource_uid,
+            context,
+            None,
+        )
+        .map_err(|e| format!("building the request: {e}"))?;
+        Ok(self.authorizer.is_authorized(&request, policies, entities))
+    }
+
+    /// The whole answer to one request, for `tollgate explain`: the decision, the policies that
+    /// determined it (the matching permits when allowed, the matching forbids when denied) and
+    /// the policies that failed to evaluate. `Err` says why the request could not be built.
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        action: Action,
+        stack_id: &str,
+        resource: Option<(&ResourceFacts<'_>, bool)>,
+        entities: &Entities,
+    ) -> Result<CedarDecision, String> {
+        let response = self.authorize(principal, action, stack_id, resource, entities)?;
+        let mut determining: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        determining.sort();
+        let mut errors: Vec<(String, String)> = response
+            .diagnostics()
+            .errors()
+            .map(|e| {
+                let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
+                (e.policy_id().to_string(), e.to_string())
+            })
+            .collect();
+        errors.sort();
+        Ok(CedarDecision {
+            action,
+            allowed: response.decision() == Decision::Allow,
+            determining,
+            errors,
+        })
+    }
+
+    /// Ids of the policies a request about `type_name` (or `Stack`) is evaluated against, with
+    /// whether each is a `forbid`, sorted by id.
+    pub fn policies_for_type(&self, type_name: &str) -> Vec<(String, bool)> {
+        let set = self.by_type.get(type_name).unwrap_or(&self.policies);
+        let mut out: Vec<(String, bool)> = set
+            .policies()
+            .map(|p| {
+                (
+                    p.id().to_string(),
+                    p.effect() == cedar_policy::Effect::Forbid,
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Every policy's id with whether it is a `forbid`, sorted by id.
+    pub fn policy_ids(&self) -> Vec<(String, bool)> {
+        let mut out: Vec<(String, bool)> = self
+            .policies
+            .policies()
+            .map(|p| {
+                (
+                    p.id().to_string(),
+                    p.effect() == cedar_policy::Effect::Forbid,
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A policy's annotation (`@key("…")`), if it has one.
+    pub fn annotation(&self, id: &str, key: &str) -> Option<&str> {
+        self.policies
+            .policy(&PolicyId::new(id))
+            .and_then(|p| p.annotation(key))
+    }
+
+    /// The entity a resource (or, with `None`, the stack) was given, as Cedar's entity JSON
+    /// (`uid`, `attrs`, `parents`, `tags`).
+    pub fn entity_json(
+        &self,
+        entities: &Entities,
+        stack_id: &str,
+        resource: Option<&ResourceFacts<'_>>,
+    ) -> Option<serde_json::Value> {
+        let uid = match resource {
+            Some(r) => resource_uid(stack_id, r),
+            None => uid("Stack", stack_id),
+        };
+        entities.get(&uid)?.to_json_value().ok()
     }
 
     fn message(&self, id: &str, meta: &PolicyMeta) -> String {

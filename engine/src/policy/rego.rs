@@ -279,6 +279,26 @@ impl RegoBundle {
             .map(|(i, _)| i)
     }
 
+    /// The data document rules see as `data` (`{"config": …}`).
+    pub fn data(&self) -> &Value {
+        &self.data
+    }
+
+    /// Rule `index`'s whole `metadata` object as the rule declares it (optional keys such as
+    /// `rationale` included), evaluated with an empty input.
+    pub fn metadata_value(&self, index: usize) -> Result<Value, String> {
+        let rule = &self.rules[index];
+        let package = rule
+            .deny_path
+            .strip_suffix(".deny")
+            .unwrap_or(&rule.deny_path);
+        let mut engine = self.engine.clone();
+        engine.set_input(Value::new_object());
+        engine
+            .eval_rule(format!("{package}.metadata"))
+            .map_err(|e| e.to_string())
+    }
+
     /// Evaluates rule `index`'s `deny` on `input`, on this thread's engine.
     pub fn eval(&self, index: usize, input: Value) -> Result<Value, String> {
         let rule = &self.rules[index];

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_s3_bucket"],
 	"description": "Versioning turns an overwrite or delete into a recoverable event.",
+	"rationale": "Accidental deletes, buggy writers and stolen credentials are the usual ways S3 data is lost; with versions kept, each is undone by restoring the previous version rather than by hoping a copy exists elsewhere.",
 	"remediation": "Set versioning.enabled = true (and a noncurrent-version lifecycle rule to bound the cost).",
 }
 

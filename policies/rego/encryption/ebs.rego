@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_instance", "aws_launch_template"],
 	"description": "Unencrypted EBS volumes and their snapshots expose whatever the instance wrote to disk.",
+	"rationale": "Disks outlive instances through snapshots and images that are easy to share or copy by mistake; encryption ties every copy to a KMS key whose use is controlled and logged.",
 	"remediation": "Set root_block_device.encrypted = true (instances) or ebs.encrypted = true in every block_device_mappings entry (launch templates).",
 }
 

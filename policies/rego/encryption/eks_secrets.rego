@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_eks_cluster"],
 	"description": "Envelope encryption of secrets in etcd keeps them unreadable from a leaked etcd backup.",
+	"rationale": "Kubernetes secrets hold database passwords and API tokens; without envelope encryption they sit base64-encoded in etcd and in every etcd backup.",
 	"remediation": "Set encryption_config = {resources = [\"secrets\"], provider = {key_arn = \"${cluster_key}\"}}.",
 }
 

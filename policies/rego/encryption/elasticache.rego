@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_elasticache_replication_group"],
 	"description": "Cached data often holds sessions and tokens; without transit encryption it crosses the VPC in clear text.",
+	"rationale": "Caches are read by many services; an attacker inside the VPC, or a misplaced snapshot, must not be able to read session tokens off the wire or off disk.",
 	"remediation": "Set at_rest_encryption_enabled = true and transit_encryption_enabled = true (both need a replacement of the group).",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_kms_key"],
 	"description": "Automatic rotation limits how much data one key version protects, at no cost to callers.",
+	"rationale": "Rotation bounds the exposure if key material is ever compromised and is expected by most compliance frameworks; AWS rotates transparently, so it costs nothing to turn on.",
 	"remediation": "Set enable_key_rotation = true.",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_cloudwatch_log_group", "aws_sqs_queue", "aws_sns_topic"],
 	"description": "Logs and messages carry request data and identifiers; they need encryption at rest like the stores they come from.",
+	"rationale": "Logs, queues and topics are easily overlooked copies of sensitive data; encrypting them keeps that data behind the same KMS permissions and audit trail as the primary stores.",
 	"remediation": "Set kms_key_id (log groups), kms_master_key_id or sqs_managed_sse_enabled = true (queues), kms_master_key_id (topics).",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_s3_bucket"],
 	"description": "Objects at rest must be encrypted; in prod with a KMS key the team controls (aws:kms or aws:kms:dsse), so access to the data is also access to the key and is logged in CloudTrail. Outside prod, SSE-S3 (AES256) is enough.",
+	"rationale": "Buckets hold the estate's largest datasets; with KMS every read is also a key use that IAM must allow and CloudTrail records, so a too-broad bucket policy alone does not expose the data.",
 	"remediation": "Set server_side_encryption.sse_algorithm to \"aws:kms\" and server_side_encryption.kms_key_id to a customer-managed key (\"${key_id}\").",
 }
 

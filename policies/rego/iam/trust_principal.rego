@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_iam_role"],
 	"description": "A trust policy with Principal \"*\" (or AWS \"*\") and no condition lets any AWS account assume the role.",
+	"rationale": "A role any account can assume hands its permissions to every AWS customer; cross-account takeovers start from exactly this kind of trust policy.",
 	"remediation": "Name the service, account or federated provider in Principal, or add a Condition that pins it.",
 }
 

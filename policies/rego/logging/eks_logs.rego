@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_eks_cluster"],
 	"description": "The audit and authenticator logs are the record of who did what to the cluster.",
+	"rationale": "Without the audit and authenticator logs, a stolen cluster credential leaves no record of what it did, and incident response starts blind.",
 	"remediation": "Set enabled_cluster_log_types to include \"api\", \"audit\" and \"authenticator\".",
 }
 

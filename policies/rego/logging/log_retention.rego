@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "advisory",
 	"resource_types": ["aws_cloudwatch_log_group"],
 	"description": "Without retention, logs are kept (and billed) forever.",
+	"rationale": "Unbounded retention grows cost without limit and keeps personal data longer than the privacy policy allows; a stated retention makes both deliberate.",
 	"remediation": "Set retention_in_days (e.g. 90, or 365 for audit logs).",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_eks_cluster"],
 	"description": "The Kubernetes API is reached through the VPN; a public endpoint exposes it to credential stuffing and API exploits.",
+	"rationale": "A public Kubernetes API is scanned constantly; a leaked kubeconfig or an API server vulnerability is then exploitable from anywhere rather than only from inside the VPN.",
 	"remediation": "Set vpc_config.endpoint_public_access = false and vpc_config.endpoint_private_access = true.",
 }
 

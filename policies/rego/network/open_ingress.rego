@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_security_group"],
 	"description": "A rule open to 0.0.0.0/0 or ::/0 exposes the port to every scanner on the internet. Only the load balancers' edge security groups (data.config.network.edge_security_groups) may accept HTTPS (TCP 443) from anywhere.",
+	"rationale": "Internet-wide scanners find an open port within minutes; every port exposed beyond HTTPS at the edge is attack surface that authentication and patching must then hold alone.",
 	"remediation": "Narrow cidr_blocks to known ranges or reference a security group; for public HTTPS put the service behind the edge load balancer.",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_rds_cluster_instance", "aws_opensearch_domain"],
 	"description": "Databases and search domains answer only inside the VPC; a public endpoint is one leaked password away from a breach.",
+	"rationale": "Publicly reachable databases are among the most common causes of large data leaks; inside the VPC a leaked password is not enough on its own.",
 	"remediation": "Set publicly_accessible = false (database instances); give search domains vpc_options with private subnets.",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_instance", "aws_launch_template"],
 	"description": "Instances are reached through the load balancers or the bastion; a public address on anything else bypasses both.",
+	"rationale": "Each public address is a way in that skips the edge's TLS termination, filtering and logging; one known entry point, the bastion, keeps access auditable.",
 	"remediation": "Set associate_public_ip_address = false (network_interfaces[].associate_public_ip_address for launch templates) and reach the instance through the bastion or a load balancer.",
 }
 

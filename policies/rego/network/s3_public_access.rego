@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_s3_bucket"],
 	"description": "The four public access block settings stop a bucket policy or ACL from ever making objects public.",
+	"rationale": "Most S3 data leaks come from a bucket made public by an ACL or policy change; the public access block makes that mistake impossible rather than merely unlikely.",
 	"remediation": "Set public_access_block.{block_public_acls, block_public_policy, ignore_public_acls, restrict_public_buckets} = true.",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_security_group"],
 	"description": "SSH (TCP 22) is reachable only from the Client VPN's address range or from the bastion's security group, so every session passes through an authenticated, logged path.",
+	"rationale": "SSH open to wider ranges is brute-forced continuously; going through the VPN or the bastion adds authentication, MFA and a session log before anyone reaches a shell.",
 	"remediation": "Use cidr_blocks from data.config.network.vpn_client_cidrs, or security_groups = [\"${bastion.bastion-sg}\"].",
 }
 

@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["github_branch_protection"],
 	"description": "Every change to infrastructure code is reviewed by someone other than its author; admins get no bypass.",
+	"rationale": "Infrastructure code changes production; one compromised or careless account must not be able to change the default branch without a second person seeing it.",
 	"remediation": "Set enforce_admins = true and required_pull_request_reviews = {required_approving_review_count >= 1, dismiss_stale_reviews = true}.",
 }
 

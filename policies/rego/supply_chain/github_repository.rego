@@ -11,6 +11,7 @@ metadata := {
 	"enforcement": "hard-mandatory",
 	"resource_types": ["github_repository"],
 	"description": "Infrastructure repositories describe the estate's weak points; Dependabot alerts catch vulnerable dependencies early.",
+	"rationale": "A public infrastructure repository maps the estate for attackers and may leak secrets; vulnerable dependencies in it are a supply-chain path into the pipeline.",
 	"remediation": "Set visibility = \"private\" and vulnerability_alerts = true.",
 }
 

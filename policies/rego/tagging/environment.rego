@@ -10,6 +10,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"description": "A prod resource tagged dev is billed, alerted and cleaned up as dev.",
+	"rationale": "Automation keys on the environment tag (alerts, cleanup jobs, cost reports); a wrong value can page nobody when prod breaks, or let a cleanup job delete a prod resource.",
 	"remediation": "Set tags.environment to the stack's environment.",
 }
 

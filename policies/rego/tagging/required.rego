@@ -10,6 +10,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"description": "Cost allocation, ownership and incident routing all read the owner, environment, cost-center and stack tags; a resource without them is nobody's.",
+	"rationale": "Untagged resources cannot be charged back, routed to an owner during an incident, or cleaned up safely; they accumulate as cost and risk nobody claims.",
 	"remediation": "Add non-empty tags owner, environment, cost-center and stack (the list is data.config.tagging.required_tags).",
 }
 

@@ -10,6 +10,7 @@ metadata := {
 	"severity": "low",
 	"enforcement": "soft-mandatory",
 	"description": "Budgets filter cost by the stack tag; a wrong value moves the resource's cost into another stack's budget.",
+	"rationale": "Budget alerts and per-stack cost reports depend on the stack tag; a wrong value hides spend from the stack that causes it and charges it to another.",
 	"remediation": "Set tags.stack to the stack id.",
 }
 
