@@ -167,3 +167,40 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
     }
     Ok(report)
 }
+
+/// Judging an estate that is already in memory (a plan's desired stacks, with each resource's
+/// change set): the same evaluation, waivers and overrides as [`run`], for callers that loaded
+/// the stacks and the bundle themselves.
+#[derive(Debug)]
+pub struct EstateCheck<'a> {
+    pub bundle: &'a PolicyBundle,
+    pub waivers: &'a [waiver::Waiver],
+    pub overrides: &'a [waiver::Override],
+    pub principal: Principal,
+    pub today: NaiveDate,
+}
+
+/// Evaluates `estate` as [`run`] does and returns the report.
+pub fn check_estate(estate: &crate::model::Estate, c: &EstateCheck<'_>) -> Report {
+    let registry = Registry::builtin();
+    let options = EvalOptions {
+        principal: c.principal.clone(),
+        stack_action: Action::Create,
+        only: None,
+    };
+    let mut evaluation = eval::evaluate(estate, c.bundle, registry, &options);
+    let waiver_report = waiver::apply_waivers(&mut evaluation.findings, c.waivers, c.today);
+    let overrides = waiver::apply_overrides(&mut evaluation.findings, c.overrides);
+    let run = RunInfo {
+        waivers: waiver_report,
+        overrides,
+        policies: c.bundle.metas().into_iter().cloned().collect(),
+        principal: c.principal.to_string(),
+        action: Action::Create.name().to_owned(),
+        rules: RuleCounts {
+            rego: c.bundle.rego.rules().len(),
+            cedar: c.bundle.cedar.policy_count(),
+        },
+    };
+    Report::new(estate, evaluation, run)
+}

@@ -5,7 +5,10 @@
 //! The engine (`tollgate-engine`) decides; this crate acts. It is async (tokio) because it waits
 //! on networks; the engine stays synchronous.
 
+pub mod apply;
 pub mod aws;
+pub mod plan;
 pub mod provider;
+pub mod state;
 
 pub use provider::{Desired, Handle, Live, Provider, ProviderError, ProviderSet};
