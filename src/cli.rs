@@ -32,6 +32,37 @@ enum Command {
     ///
     /// Exit status: 0 when the explanation was printed, 2 on bad input or usage.
     Explain(crate::cmd_explain::ExplainArgs),
+    /// Run the bundle's policy tests: Rego `test_*` rules in `*_test.rego` files and Cedar cases
+    /// in `cedar/tests/**/*.cedartest.json`.
+    ///
+    /// Exit status: 0 when every test passed, 1 when a test failed or errored, 2 when a test or
+    /// the bundle could not be loaded, or on bad usage.
+    Test(crate::cmd_test::TestArgs),
+    /// Validate a policy bundle, stack documents and waivers, reporting every problem with its
+    /// file, line, column and source snippet.
+    ///
+    /// Exit status: 0 when everything is valid (warnings allowed), 2 when anything is invalid or
+    /// on bad usage.
+    Validate(crate::cmd_validate::ValidateArgs),
+    /// Print the schemas generated from the type registry: the Cedar schema, or a JSON Schema
+    /// for stack documents (`--write` refreshes the copies under policies/schema/).
+    Schema(crate::cmd_schema::SchemaArgs),
+    /// Compare the stack documents with the recorded state: what would be created, updated,
+    /// replaced or deleted, in dependency order, with the policy verdict and Cedar's
+    /// authorisation of every change. Writes the plan file `apply` takes.
+    ///
+    /// Exit status: 0 when the plan is compliant, 1 when it is not (the file is still written,
+    /// and apply will refuse it), 2 on bad input or usage.
+    Plan(crate::cmd_provision::PlanArgs),
+    /// Carry out a plan: refuses one that is not compliant, was edited, was made with other
+    /// policies or waivers, or is stale; provisions in dependency order and records each outcome
+    /// in the state as it happens.
+    ///
+    /// Exit status: 0 applied, 1 refused (not compliant, lock held) or a resource failed, 2 bad
+    /// input (edited or stale plan, other policies), 130 stopped by Ctrl-C (state saved).
+    Apply(crate::cmd_provision::ApplyArgs),
+    /// Inspect the state, or release a stuck lock.
+    State(crate::cmd_provision::StateArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -153,6 +184,12 @@ pub fn run() -> Result<ExitCode, Failure> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Explain(args) => crate::cmd_explain::run(args),
+        Command::Test(args) => crate::cmd_test::run(args),
+        Command::Validate(args) => crate::cmd_validate::run(args),
+        Command::Schema(args) => crate::cmd_schema::run(args),
+        Command::Plan(args) => crate::cmd_provision::plan(args),
+        Command::Apply(args) => crate::cmd_provision::apply(args),
+        Command::State(args) => crate::cmd_provision::state(args),
     }
 }
 
@@ -249,7 +286,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
 
 /// Writes `text` to `file` through a temporary file in the same folder, renamed into place, so
 /// readers never see a partial report and a failure leaves any previous file untouched.
-fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -3,6 +3,10 @@
 
 mod cli;
 mod cmd_explain;
+mod cmd_provision;
+mod cmd_schema;
+mod cmd_test;
+mod cmd_validate;
 
 use std::io::Write;
 use std::process::ExitCode;

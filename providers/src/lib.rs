@@ -7,6 +7,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod catalogue;
 pub mod plan;
 pub mod provider;
 pub mod state;

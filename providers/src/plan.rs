@@ -306,34 +306,6 @@ pub fn file_digest(path: &Path) -> std::io::Result<InputDigest> {
     })
 }
 
-/// sha256 over a folder's files that affect evaluation (policy tests excluded): each file's
-/// relative path and bytes, in sorted order.
-pub fn dir_digest(dir: &Path) -> std::io::Result<InputDigest> {
-    let files = tollgate_engine::policy::files_under(dir, |p| {
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        !(name.ends_with("_test.rego") || name.ends_with(".cedartest.json"))
-    });
-    if files.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("{}: no policy files", dir.display()),
-        ));
-    }
-    let mut hasher = Sha256::new();
-    for f in &files {
-        let rel = f.strip_prefix(dir).unwrap_or(f);
-        let bytes = std::fs::read(f)?;
-        hasher.update(rel.to_string_lossy().as_bytes());
-        hasher.update([0]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
-    }
-    Ok(InputDigest {
-        path: dir.display().to_string(),
-        sha256: hex(&hasher.finalize()),
-    })
-}
-
 /// The stack's resources in dependency order (ties by position in the document).
 fn resource_order(stack: &Stack) -> Vec<&Resource> {
     let index: HashMap<&str, usize> = stack
