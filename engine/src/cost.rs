@@ -40,7 +40,16 @@ impl PriceCatalogue {
             message,
         };
         let text = json::read_text(file, json::MAX_FILE_BYTES).map_err(|e| err(e.to_string()))?;
-        let v = json::parse_strict(&text).map_err(|e| {
+        Self::from_text(file, &text)
+    }
+
+    /// Reads a catalogue from its text; `file` is the path shown in messages.
+    pub fn from_text(file: &Path, text: &str) -> Result<Self, CatalogueError> {
+        let err = |message: String| CatalogueError {
+            file: file.display().to_string(),
+            message,
+        };
+        let v = json::parse_strict(text).map_err(|e| {
             let at = e.position.map(|p| format!("{p}: ")).unwrap_or_default();
             err(format!("{at}{}", e.message))
         })?;

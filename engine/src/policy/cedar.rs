@@ -298,6 +298,18 @@ impl CedarBundle {
     /// Loads every `*.cedar` file under `dir`, assigns each policy its `@id`, and validates the set
     /// strictly against the schema generated from `registry`.
     pub fn load(dir: &Path, registry: &Registry) -> Result<Self, PolicyError> {
+        let sources = super::files::read_sources(&cedar_files(dir))?;
+        Self::from_sources(dir, &sources, registry)
+    }
+
+    /// Parses `sources` (Cedar files, in order), assigns each policy its `@id`, and validates the
+    /// set strictly against the schema generated from `registry`. `dir` names the bundle's Cedar
+    /// folder in messages about the whole set.
+    pub fn from_sources(
+        dir: &Path,
+        sources: &[super::Source],
+        registry: &Registry,
+    ) -> Result<Self, PolicyError> {
         let schema = Schema::from_json_value(schema_json(registry)).map_err(|e| {
             PolicyError::new(dir, format!("generated Cedar schema is invalid: {e}"))
         })?;
@@ -305,10 +317,9 @@ impl CedarBundle {
         let mut metas = BTreeMap::new();
         let mut typed = BTreeMap::new();
         let mut texts: HashMap<String, (std::path::PathBuf, Arc<str>)> = HashMap::new();
-        for file in cedar_files(dir) {
-            let text: Arc<str> = json::read_text(&file, json::MAX_FILE_BYTES)
-                .map_err(|e| PolicyError::new(&file, e.to_string()))?
-                .into();
+        for source in sources {
+            let file = source.path.clone();
+            let text: Arc<str> = source.text.as_str().into();
             let depth = json::max_nesting(&text);
             if depth > MAX_CEDAR_NESTING {
                 return Err(PolicyError::new(

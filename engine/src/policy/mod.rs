@@ -5,6 +5,7 @@
 //! before anything is evaluated.
 
 pub mod cedar;
+pub mod files;
 pub mod rego;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use crate::json::{JsonError, LineCol};
 use crate::registry::Registry;
 
 pub use cedar::{CedarBundle, Principal};
+pub use files::{BundleFiles, FileKind, Source};
 pub use rego::{RegoBundle, RegoMode};
 
 /// Files under `dir` (recursively) whose path `keep` accepts, sorted. An unreadable folder
@@ -120,37 +122,55 @@ impl PolicyBundle {
         if !dir.is_dir() {
             return Err(PolicyError::new(dir, "policy bundle folder not found"));
         }
-        let (rego_dir, cedar_dir, data_dir) =
-            (dir.join("rego"), dir.join("cedar"), dir.join("data"));
-        if !rego_dir.is_dir() && !cedar_dir.is_dir() {
+        if !dir.join("rego").is_dir() && !dir.join("cedar").is_dir() {
             return Err(PolicyError::new(
                 dir,
                 "neither `rego/` nor `cedar/` found: not a policy bundle",
             ));
         }
-        let data = rego::load_data(&data_dir)?;
-        let rego = RegoBundle::load(&rego_dir, data, registry, options.rego_mode)?;
-        let cedar = CedarBundle::load(&cedar_dir, registry)?;
+        let files = BundleFiles::from_dir(dir)?;
+        Self::from_files(&files, registry, options)
+    }
+
+    /// Loads a bundle from files in memory (a folder read by [`BundleFiles::from_dir`], or an
+    /// archive read by [`crate::bundle`]): data first, then Rego, then Cedar, then the price
+    /// catalogues (`data/prices-*.json`). The files' root becomes the bundle's `dir`.
+    pub fn from_files(
+        files: &BundleFiles,
+        registry: &Registry,
+        options: &BundleOptions,
+    ) -> Result<Self, PolicyError> {
+        let data_files = files.sources(FileKind::Data)?;
+        let data = rego::data_from_sources(&data_files)?;
+        let rego = RegoBundle::from_sources(
+            &files.path("rego"),
+            &files.sources(FileKind::Rego)?,
+            data,
+            registry,
+            options.rego_mode,
+        )?;
+        let cedar = CedarBundle::from_sources(
+            &files.path("cedar"),
+            &files.sources(FileKind::Cedar)?,
+            registry,
+        )?;
         check_shared_ids(rego.rules().iter().map(|r| &*r.meta), cedar.metas())?;
 
         let mut prices = BTreeMap::new();
-        if let Ok(entries) = std::fs::read_dir(&data_dir) {
-            let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-            files.sort();
-            for f in files {
-                let name = f
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default();
-                if name.starts_with("prices-") && name.ends_with(".json") {
-                    let catalogue =
-                        PriceCatalogue::load(&f).map_err(|e| PolicyError::new(&f, e.message))?;
-                    prices.insert(catalogue.region.clone(), catalogue);
-                }
+        for source in &data_files {
+            let name = source
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if name.starts_with("prices-") {
+                let catalogue = PriceCatalogue::from_text(&source.path, &source.text)
+                    .map_err(|e| PolicyError::new(&source.path, e.message))?;
+                prices.insert(catalogue.region.clone(), catalogue);
             }
         }
         Ok(Self {
-            dir: dir.to_path_buf(),
+            dir: files.root().to_path_buf(),
             rego,
             cedar,
             prices,

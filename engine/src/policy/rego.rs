@@ -23,7 +23,7 @@ use regorus::rvm::vm::RegoVM;
 use regorus::{Engine, Value};
 use thread_local::ThreadLocal;
 
-use super::PolicyError;
+use super::{PolicyError, Source};
 use crate::finding::{EngineKind, MetaRef, PolicyMeta, Scope};
 use crate::json;
 use crate::registry::Registry;
@@ -98,25 +98,31 @@ pub fn rego_files(dir: &Path, tests: bool) -> Vec<PathBuf> {
 
 /// Reads the bundle's data folder into one object: `{"config": {stem: content}}`.
 pub fn load_data(dir: &Path) -> Result<Value, PolicyError> {
+    if !dir.is_dir() {
+        return data_from_sources(&[]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| PolicyError::new(dir, e.to_string()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    data_from_sources(&super::files::read_sources(&files)?)
+}
+
+/// Builds the data document from the data files' texts: `{"config": {stem: content}}`, where
+/// the stem is the file name without `.json`, dashes made underscores.
+pub fn data_from_sources(sources: &[Source]) -> Result<Value, PolicyError> {
     let mut config = BTreeMap::new();
-    if dir.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| PolicyError::new(dir, e.to_string()))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        for f in files {
-            let text = json::read_text(&f, json::MAX_FILE_BYTES)
-                .map_err(|e| PolicyError::new(&f, e.to_string()))?;
-            let v = json::parse_strict(&text).map_err(|e| PolicyError::from_json(&f, e))?;
-            let stem = f
-                .file_stem()
-                .map(|s| s.to_string_lossy().replace('-', "_"))
-                .unwrap_or_default();
-            config.insert(Value::from(stem), v);
-        }
+    for f in sources {
+        let v = json::parse_strict(&f.text).map_err(|e| PolicyError::from_json(&f.path, e))?;
+        let stem = f
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().replace('-', "_"))
+            .unwrap_or_default();
+        config.insert(Value::from(stem), v);
     }
     let mut root = BTreeMap::new();
     root.insert(Value::from("config"), Value::from(config));
@@ -132,21 +138,32 @@ impl RegoBundle {
         registry: &Registry,
         mode: RegoMode,
     ) -> Result<Self, PolicyError> {
+        let sources = super::files::read_sources(&rego_files(dir, false))?;
+        Self::from_sources(dir, &sources, data, registry, mode)
+    }
+
+    /// Parses and compiles `sources` (Rego modules, in order), with `data` as the data document.
+    /// `dir` names the bundle's Rego folder in messages about the whole set.
+    pub fn from_sources(
+        dir: &Path,
+        sources: &[Source],
+        data: Value,
+        registry: &Registry,
+        mode: RegoMode,
+    ) -> Result<Self, PolicyError> {
         let mut engine = Engine::new();
         engine.set_rego_v0(false);
         // OPA's default turns a failing builtin into "undefined", which reads as "no violation";
         // a rule that cannot be evaluated must fail closed instead.
         engine.set_strict_builtin_errors(true);
-        let files = rego_files(dir, false);
-        let mut sources = Vec::with_capacity(files.len());
-        for f in &files {
-            let text = json::read_text(f, json::MAX_FILE_BYTES)
-                .map_err(|e| PolicyError::new(f, e.to_string()))?;
+        let mut modules = Vec::with_capacity(sources.len());
+        for source in sources {
+            let f = &source.path;
             let name = f.display().to_string();
             let package = engine
-                .add_policy(name.clone(), text)
+                .add_policy(name.clone(), source.text.clone())
                 .map_err(|e| PolicyError::new(f, e.to_string()))?;
-            sources.push((f.clone(), name, package));
+            modules.push((f.clone(), name, package));
         }
         engine
             .add_data(data.clone())
@@ -158,7 +175,7 @@ impl RegoBundle {
 
         let mut rules = Vec::new();
         let mut ids: HashMap<String, PathBuf> = HashMap::new();
-        for (file, name, package) in &sources {
+        for (file, name, package) in &modules {
             let declares = |rule: &str| {
                 engine
                     .has_declared_rule_rooted_at(name, rule)
