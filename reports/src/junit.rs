@@ -353,7 +353,9 @@ fn write_case(w: &mut Writer<Vec<u8>>, stack: &str, case: &Case<'_>) -> io::Resu
 /// Attribute pairs, escaped for a double-quoted XML attribute. Only what must be escaped is:
 /// `&`, `<`, `>`, `"`, and the white space that attribute-value normalisation would turn into
 /// spaces (`\n`, `\r`, `\t`); apostrophes stay readable.
-fn attrs<'a>(pairs: &'a [(&'a str, String)]) -> impl Iterator<Item = Attribute<'a>> + 'a {
+pub(crate) fn attrs<'a>(
+    pairs: &'a [(&'a str, String)],
+) -> impl Iterator<Item = Attribute<'a>> + 'a {
     pairs.iter().map(|(k, v)| {
         let v = xml_safe(v);
         let mut escaped = String::with_capacity(v.len());
@@ -377,7 +379,7 @@ fn attrs<'a>(pairs: &'a [(&'a str, String)]) -> impl Iterator<Item = Attribute<'
 }
 
 /// Element text, escaped: `&`, `<`, `>` and `\r` (quotes need no escaping in text).
-fn text(s: &str) -> BytesText<'static> {
+pub(crate) fn text(s: &str) -> BytesText<'static> {
     BytesText::from_escaped(partial_escape(xml_safe(s).into_owned()).into_owned())
 }
 

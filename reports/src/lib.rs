@@ -10,6 +10,7 @@ mod common;
 mod json;
 mod junit;
 mod markdown;
+pub mod policy_tests;
 mod sarif;
 mod table;
 

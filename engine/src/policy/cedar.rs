@@ -788,6 +788,73 @@ impl CedarBundle {
     }
 }
 
+/// For policy tests (`tollgate test`): the same request as [`CedarBundle::decide`], with keys of
+/// the derived context replaced by `context_overrides` (Cedar's JSON value form). The context and
+/// the request are validated against the schema, so a misspelt key is an error, not ignored.
+impl CedarBundle {
+    pub fn decide_with_context(
+        &self,
+        principal: &Principal,
+        action: Action,
+        stack_id: &str,
+        resource: Option<(&ResourceFacts<'_>, bool)>,
+        context_overrides: &serde_json::Map<String, serde_json::Value>,
+        entities: &Entities,
+    ) -> Result<CedarDecision, String> {
+        let (resource_uid, taggable, type_name) = match resource {
+            Some((r, taggable)) => (resource_uid(stack_id, r), taggable, r.type_name),
+            None => (uid("Stack", stack_id), false, "Stack"),
+        };
+        // The context `ask` builds, in JSON form.
+        let mut context = serde_json::Map::new();
+        context.insert(
+            "stack".into(),
+            json!({"__entity": {"type": format!("{NAMESPACE}::Stack"), "id": stack_id}}),
+        );
+        context.insert("taggable".into(), json!(taggable));
+        for (k, v) in context_overrides {
+            context.insert(k.clone(), v.clone());
+        }
+        let action_uid = action.uid();
+        let context = Context::from_json_value(
+            serde_json::Value::Object(context),
+            Some((&self.schema, &action_uid)),
+        )
+        .map_err(|e| format!("building the request context: {e}"))?;
+        let request = Request::new(
+            principal.uid().clone(),
+            action_uid,
+            resource_uid,
+            context,
+            Some(&self.schema),
+        )
+        .map_err(|e| format!("building the request: {e}"))?;
+        let policies = self.by_type.get(type_name).unwrap_or(&self.policies);
+        let response = self.authorizer.is_authorized(&request, policies, entities);
+        let mut determining: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        determining.sort();
+        let mut errors: Vec<(String, String)> = response
+            .diagnostics()
+            .errors()
+            .map(|e| {
+                let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
+                (e.policy_id().to_string(), e.to_string())
+            })
+            .collect();
+        errors.sort();
+        Ok(CedarDecision {
+            action,
+            allowed: response.decision() == Decision::Allow,
+            determining,
+            errors,
+        })
+    }
+}
+
 fn resource_uid(stack: &str, r: &ResourceFacts<'_>) -> EntityUid {
     uid(r.type_name, &format!("{stack}/{}", r.id))
 }

@@ -7,6 +7,7 @@
 pub mod cedar;
 pub mod files;
 pub mod rego;
+pub mod testing;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -29,11 +29,11 @@ use crate::json;
 use crate::registry::Registry;
 
 /// Per-evaluation time limit (regorus's cooperative timer).
-const EVAL_TIME_LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const EVAL_TIME_LIMIT: Duration = Duration::from_secs(5);
 
 /// Work units between two clock reads of that timer: reading the clock on every unit cost a few
 /// percent of the whole run.
-const TIMER_CHECK_INTERVAL: NonZeroU32 = NonZeroU32::new(256).expect("non-zero");
+pub(crate) const TIMER_CHECK_INTERVAL: NonZeroU32 = NonZeroU32::new(256).expect("non-zero");
 
 /// Per-evaluation instruction budget for the Rego VM. Estate rules walk every resource of every
 /// stack, so the VM's small default is far too low; the time limit is the real bound.
