@@ -288,9 +288,9 @@ impl Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "no provider for {}; mark them as managed elsewhere in the stack \
-         (`\"managed_elsewhere\": {{\"<type or id>\": \"<who manages it>\"}}`) or remove them",
-        .0.join(", ")
+        "no provider for these resource types: {}.\nMark them as managed elsewhere in their stack \
+         (`\"managed_elsewhere\": {{\"<type or resource id>\": \"<who manages it>\"}}`) or remove them",
+        .0.join("; ")
     )]
     NoProvider(Vec<String>),
     #[error("{0}")]
@@ -402,7 +402,7 @@ pub struct PlanInputs<'a> {
 /// dependency order (resources in dependency order within a stack), then deletes in reverse.
 pub fn diff(inputs: &PlanInputs<'_>) -> Result<Vec<PlannedChange>, PlanError> {
     let mut changes = Vec::new();
-    let mut missing = BTreeSet::new();
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let planned: BTreeSet<&str> = inputs.estate.stacks.iter().map(|s| s.id.as_str()).collect();
     for stack in tollgate_engine::load::stack_order(inputs.estate) {
         if stack.origin != Origin::Document {
@@ -449,7 +449,10 @@ pub fn diff(inputs: &PlanInputs<'_>) -> Result<Vec<PlannedChange>, PlanError> {
                 continue;
             }
             let Some(provider) = inputs.providers.get(&r.type_name) else {
-                missing.insert(format!("{} (`{address}`)", r.type_name));
+                missing
+                    .entry(r.type_name.clone())
+                    .or_default()
+                    .push(address);
                 continue;
             };
             let desired = resource_document(doc, &r.id).ok_or_else(|| {
@@ -487,7 +490,15 @@ pub fn diff(inputs: &PlanInputs<'_>) -> Result<Vec<PlannedChange>, PlanError> {
         }
     }
     if !missing.is_empty() {
-        return Err(PlanError::NoProvider(missing.into_iter().collect()));
+        let named = missing
+            .into_iter()
+            .map(|(t, addresses)| match addresses.as_slice() {
+                [one] => format!("{t} ({one})"),
+                [first, rest @ ..] => format!("{t} ×{} ({first}, …)", rest.len() + 1),
+                [] => t,
+            })
+            .collect();
+        return Err(PlanError::NoProvider(named));
     }
     // Deletes: recorded resources of the planned stacks that the documents no longer have, each
     // after the resources that depend on it.
