@@ -311,6 +311,124 @@ pub fn max_nesting(text: &str) -> usize {
     max
 }
 
+/// The byte range of the value at JSON path `path` (`$.resources[3].properties.versioning`) in
+/// `text`, for pointing at it in messages. `None` when the path is malformed or does not lead to
+/// a value (the text need not be valid beyond that value). Iterative: deep input cannot overflow.
+pub fn locate(text: &str, path: &str) -> Option<std::ops::Range<usize>> {
+    let b = text.as_bytes();
+    let mut pos = skip_ws(b, 0);
+    let mut rest = path.strip_prefix('$')?;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']')?;
+            let index: usize = r[..close].parse().ok()?;
+            rest = &r[close + 1..];
+            if *b.get(pos)? != b'[' {
+                return None;
+            }
+            pos += 1;
+            for _ in 0..index {
+                pos = skip_ws(b, skip_value(b, skip_ws(b, pos))?);
+                if *b.get(pos)? != b',' {
+                    return None;
+                }
+                pos += 1;
+            }
+            pos = skip_ws(b, pos);
+            if *b.get(pos)? == b']' {
+                return None;
+            }
+        } else {
+            let r = rest.strip_prefix('.')?;
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let key = &r[..end];
+            rest = &r[end..];
+            if *b.get(pos)? != b'{' {
+                return None;
+            }
+            pos += 1;
+            loop {
+                pos = skip_ws(b, pos);
+                if *b.get(pos)? != b'"' {
+                    return None;
+                }
+                let key_end = skip_value(b, pos)?;
+                let name: String = serde_json::from_str(&text[pos..key_end]).ok()?;
+                pos = skip_ws(b, key_end);
+                if *b.get(pos)? != b':' {
+                    return None;
+                }
+                pos = skip_ws(b, pos + 1);
+                if name == key {
+                    break;
+                }
+                pos = skip_ws(b, skip_value(b, pos)?);
+                if *b.get(pos)? != b',' {
+                    return None;
+                }
+                pos += 1;
+            }
+        }
+    }
+    Some(pos..skip_value(b, pos)?)
+}
+
+fn skip_ws(b: &[u8], mut pos: usize) -> usize {
+    while b.get(pos).is_some_and(|c| c.is_ascii_whitespace()) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The end of the JSON value starting at `pos`: a string, a container (brackets counted outside
+/// strings), or a scalar up to the next delimiter.
+fn skip_value(b: &[u8], pos: usize) -> Option<usize> {
+    match *b.get(pos)? {
+        b'"' => skip_string(b, pos),
+        b'{' | b'[' => {
+            let (mut depth, mut p) = (0usize, pos);
+            loop {
+                match *b.get(p)? {
+                    b'"' => {
+                        p = skip_string(b, p)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(p + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                p += 1;
+            }
+        }
+        _ => {
+            let mut p = pos;
+            while b
+                .get(p)
+                .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
+            {
+                p += 1;
+            }
+            (p > pos).then_some(p)
+        }
+    }
+}
+
+fn skip_string(b: &[u8], pos: usize) -> Option<usize> {
+    let mut p = pos + 1;
+    loop {
+        match *b.get(p)? {
+            b'\\' => p += 2,
+            b'"' => return Some(p + 1),
+            _ => p += 1,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,5 +490,18 @@ mod tests {
     fn nesting_ignores_strings_and_comments() {
         assert_eq!(max_nesting(r#"(( "((((" )) // ((((("#), 2);
         assert_eq!(max_nesting("{[()]}"), 3);
+    }
+
+    #[test]
+    fn locate_finds_values_by_json_path() {
+        let text = r#"{"a": 1, "b": {"c": [true, {"d": "x\"y"}, null]}, "e": []}"#;
+        let at = |p: &str| locate(text, p).map(|r| &text[r]);
+        assert_eq!(at("$.a"), Some("1"));
+        assert_eq!(at("$.b.c[1].d"), Some(r#""x\"y""#));
+        assert_eq!(at("$.b.c[2]"), Some("null"));
+        assert_eq!(at("$.e"), Some("[]"));
+        assert_eq!(at("$.b.c[3]"), None);
+        assert_eq!(at("$.zz"), None);
+        assert_eq!(at("$"), Some(text));
     }
 }

@@ -16,4 +16,6 @@ pub mod model;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod schema;
+pub mod validate;
 pub mod waiver;

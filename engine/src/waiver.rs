@@ -61,80 +61,119 @@ impl Waiver {
     }
 }
 
-/// Reads and checks a waivers file against the policies that exist.
+/// Reads and checks a waivers file against the policies that exist; the first problem is the
+/// error.
 pub fn load_waivers(file: &Path, policies: &[&PolicyMeta]) -> Result<Vec<Waiver>, PolicyError> {
     let text = json::read_text(file, json::MAX_FILE_BYTES)
         .map_err(|e| PolicyError::new(file, e.to_string()))?;
+    let (waivers, errors) = check_waivers(file, &text, policies);
+    match errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(waivers),
+    }
+}
+
+/// Checks every waiver in `text` (the contents of `file`) and keeps every problem, each placed at
+/// the value it is about, so `tollgate validate` can list them all. Returns the waivers that are
+/// valid, sorted by id. Expiry is not judged here: an expired waiver is reported by the run.
+pub fn check_waivers(
+    file: &Path,
+    text: &str,
+    policies: &[&PolicyMeta],
+) -> (Vec<Waiver>, Vec<PolicyError>) {
     // Strict parse first: a repeated key is an error here as everywhere.
-    json::parse_strict(&text).map_err(|e| PolicyError::from_json(file, e))?;
-    let parsed: WaiverFile = serde_json::from_str(&text)
-        .map_err(|e| PolicyError::from_json(file, json::JsonError::from_serde(&e, None)))?;
+    if let Err(e) = json::parse_strict(text) {
+        return (Vec::new(), vec![PolicyError::from_json(file, e)]);
+    }
+    let parsed: WaiverFile = match serde_json::from_str(text) {
+        Ok(p) => p,
+        Err(e) => {
+            let e = PolicyError::from_json(file, json::JsonError::from_serde(&e, None));
+            return (Vec::new(), vec![e]);
+        }
+    };
     let by_id: BTreeMap<&str, &PolicyMeta> = policies.iter().map(|m| (m.id.as_str(), *m)).collect();
     let mut seen = BTreeMap::new();
     let mut out = Vec::with_capacity(parsed.waivers.len());
+    let mut errors = Vec::new();
     for (i, spec) in parsed.waivers.into_iter().enumerate() {
-        let at = find_position(&text, &spec.id);
-        let err = |m: String| {
+        let err = |field: &str, m: String| {
             let e = PolicyError::new(file, format!("$.waivers[{i}] ({}): {m}", spec.id));
+            let at = json::locate(text, &format!("$.waivers[{i}].{field}"))
+                .map(|r| json::line_col(text, r.start))
+                .or_else(|| find_position(text, &spec.id));
             match at {
                 Some(p) => e.at(p),
                 None => e,
             }
         };
+        let before = errors.len();
         if spec.id.trim().is_empty() {
-            return Err(err("`id` is empty".into()));
-        }
-        if seen.insert(spec.id.clone(), i).is_some() {
-            return Err(err("waiver id used twice".into()));
+            errors.push(err("id", "`id` is empty".into()));
+        } else if seen.insert(spec.id.clone(), i).is_some() {
+            errors.push(err("id", "waiver id used twice".into()));
         }
         for (field, v) in [("reason", &spec.reason), ("approved_by", &spec.approved_by)] {
             if v.trim().is_empty() {
-                return Err(err(format!(
-                    "`{field}` is empty: a waiver needs a reason and an approver"
-                )));
+                errors.push(err(
+                    field,
+                    format!("`{field}` is empty: a waiver needs a reason and an approver"),
+                ));
             }
         }
         match by_id.get(spec.policy.as_str()) {
             None => {
-                let hint = crate::registry::closest(&spec.policy, by_id.keys().copied())
-                    .map(|s| format!("; did you mean `{s}`?"))
-                    .unwrap_or_default();
-                return Err(err(format!("unknown policy `{}`{hint}", spec.policy)));
+                let mut e = err("policy", format!("unknown policy `{}`", spec.policy));
+                if let Some(s) = crate::registry::closest(&spec.policy, by_id.keys().copied()) {
+                    e = e.help(format!("did you mean `{s}`?"));
+                }
+                errors.push(e);
             }
             Some(m) if m.enforcement == Enforcement::HardMandatory => {
-                return Err(err(format!(
-                    "policy `{}` is hard-mandatory and cannot be waived",
-                    spec.policy
-                )));
+                errors.push(err(
+                    "policy",
+                    format!(
+                        "policy `{}` is hard-mandatory and cannot be waived",
+                        spec.policy
+                    ),
+                ));
             }
             Some(_) => {}
         }
         let expires = NaiveDate::parse_from_str(&spec.expires, "%Y-%m-%d")
-            .map_err(|e| err(format!("`expires` must be a date YYYY-MM-DD: {e}")))?;
+            .map_err(|e| {
+                errors.push(err(
+                    "expires",
+                    format!("`expires` must be a date YYYY-MM-DD: {e}"),
+                ))
+            })
+            .ok();
         if spec.resources.is_empty() {
-            return Err(err(
+            errors.push(err(
+                "resources",
                 "`resources` is empty: name the resources it waives (globs allowed)".into(),
             ));
         }
-        let matchers = spec
-            .resources
-            .iter()
-            .map(|g| {
-                globset::GlobBuilder::new(g)
-                    .literal_separator(true)
-                    .build()
-                    .map(|g: Glob| g.compile_matcher())
-                    .map_err(|e| err(format!("bad resource glob `{g}`: {e}")))
-            })
-            .collect::<Result<_, _>>()?;
-        out.push(Waiver {
-            spec,
-            expires,
-            matchers,
-        });
+        let mut matchers = Vec::with_capacity(spec.resources.len());
+        for (j, g) in spec.resources.iter().enumerate() {
+            match globset::GlobBuilder::new(g).literal_separator(true).build() {
+                Ok(glob) => matchers.push(Glob::compile_matcher(&glob)),
+                Err(e) => errors.push(err(
+                    &format!("resources[{j}]"),
+                    format!("bad resource glob `{g}`: {e}"),
+                )),
+            }
+        }
+        if let (Some(expires), true) = (expires, errors.len() == before) {
+            out.push(Waiver {
+                spec,
+                expires,
+                matchers,
+            });
+        }
     }
     out.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
-    Ok(out)
+    (out, errors)
 }
 
 fn find_position(text: &str, id: &str) -> Option<LineCol> {
