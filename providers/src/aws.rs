@@ -4,6 +4,26 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
+
+pub mod budgets;
+pub mod config;
+pub mod doc;
+pub mod ec2;
+pub mod iam;
+pub mod kms;
+pub mod logs;
+pub mod organizations;
+pub mod s3;
+pub mod sns;
+
+/// Registers the S3, IAM, Organizations, Budgets and Config providers.
+pub fn register_account_services(set: &mut crate::ProviderSet, clients: &AwsClients) {
+    s3::register(set, clients);
+    iam::register(set, clients);
+    organizations::register(set, clients);
+    budgets::register(set, clients);
+    config::register(set, clients);
+}
 use aws_config::retry::RetryConfig;
 
 /// How to reach AWS. Everything not set here comes from the standard chain.
@@ -31,6 +51,10 @@ pub struct AwsClients {
     pub organizations: aws_sdk_organizations::Client,
     pub budgets: aws_sdk_budgets::Client,
     pub config: aws_sdk_config::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 mod aws_types_config {
@@ -75,6 +99,10 @@ impl AwsClients {
             organizations: aws_sdk_organizations::Client::new(&sdk),
             budgets: aws_sdk_budgets::Client::new(&sdk),
             config: aws_sdk_config::Client::new(&sdk),
+            ec2: aws_sdk_ec2::Client::new(&sdk),
+            kms: aws_sdk_kms::Client::new(&sdk),
+            sns: aws_sdk_sns::Client::new(&sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             s3,
             sdk,
         }

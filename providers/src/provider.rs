@@ -187,10 +187,11 @@ where
             ProviderError::Api {
                 service,
                 operation,
+                // An unmodelled error's own text is "unhandled error": its sources say why.
                 message: e
                     .message()
                     .map(str::to_owned)
-                    .unwrap_or_else(|| e.to_string()),
+                    .unwrap_or_else(|| error_chain(e)),
                 code,
                 status,
             }
@@ -244,6 +245,22 @@ pub trait Provider: Send + Sync + fmt::Debug {
     fn replace_on_change(&self, type_name: &str) -> &'static [&'static str] {
         let _ = type_name;
         &[]
+    }
+
+    /// Top-level properties of `type_name` that steer the provider rather than describe the
+    /// object (`revoke_rules_on_delete`, `deletion_window_in_days`, `skip_destroy`): the service
+    /// does not keep them, so a read cannot return them and a comparison skips them.
+    fn write_only(&self, type_name: &str) -> &'static [&'static str] {
+        let _ = type_name;
+        &[]
+    }
+
+    /// Puts the `properties` of a `type_name` document in canonical form — rule and route lists
+    /// sorted, equivalent spellings unified (`"6"` and `"tcp"`) — so that a desired document and
+    /// a read-back compare equal field by field. [`Provider::read`] returns canonical documents;
+    /// callers apply this to desired ones before comparing.
+    fn normalize(&self, type_name: &str, properties: &mut Value) {
+        let _ = (type_name, properties);
     }
 
     /// Creates the object (tagged with [`OWNER_TAG`] where the type takes tags).
