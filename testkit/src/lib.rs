@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+pub mod proxy;
+
 /// The environment every child process that may call AWS gets: nothing reaches a real cloud or
 /// the instance metadata address.
 pub const SAFE_AWS_ENV: &[(&str, &str)] = &[
@@ -107,10 +109,24 @@ impl Drop for Moto {
 
 /// SDK configuration for any loopback endpoint (moto, or a fault-injecting proxy in front of it).
 pub fn sdk_config_for(url: &str) -> SdkConfig {
+    sdk_config_with_retries(url, 2, None)
+}
+
+/// [`sdk_config_for`] with `max_attempts` attempts per call (the first included) and, when given,
+/// the first retry's backoff (the SDK's default is 1 s; fault tests use a few milliseconds).
+pub fn sdk_config_with_retries(
+    url: &str,
+    max_attempts: u32,
+    initial_backoff: Option<Duration>,
+) -> SdkConfig {
     assert!(
         url.starts_with("http://127.0.0.1:") || url.starts_with("http://localhost:"),
         "tests only talk to loopback, not {url}"
     );
+    let mut retry = aws_config::retry::RetryConfig::standard().with_max_attempts(max_attempts);
+    if let Some(b) = initial_backoff {
+        retry = retry.with_initial_backoff(b);
+    }
     let credentials =
         aws_credential_types::Credentials::new("testing", "testing", None, None, "tollgate-tests");
     SdkConfig::builder()
@@ -120,7 +136,7 @@ pub fn sdk_config_for(url: &str) -> SdkConfig {
             aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
         )
         .endpoint_url(url)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .retry_config(retry)
         .build()
 }
 
