@@ -21,7 +21,8 @@
 //! line:col (exit 2 in the command).
 //!
 //! **Coverage.** Line coverage of the bundle's Rego modules (test modules excluded) from
-//! regorus's coverage feature, merged over every test that ran. A module no test reached is
+//! regorus's coverage feature, merged over every test that ran; the lines of each module's
+//! `metadata` rule (a declaration the loader reads) are not counted. A module no test reached is
 //! still counted: its coverable lines are found by evaluating its package once on an empty input
 //! in a throw-away engine (nothing from that pass counts as covered). Cedar coverage lists the
 //! policies that were never a determining policy of any case.
@@ -279,6 +280,9 @@ struct RegoTests {
     tests: Vec<RegoTest>,
     /// The bundle's own modules (file name as given to regorus → package), for coverage.
     bundle_modules: BTreeMap<String, String>,
+    /// Lines of each bundle module's `metadata` rule: a declaration the loader reads, not logic a
+    /// test exercises, so they are left out of coverage.
+    metadata_lines: BTreeMap<String, BTreeSet<u32>>,
 }
 
 /// Splits a regorus error (`\n--> file:line:col\n  |\n … \nerror: message`) into its place and
@@ -348,8 +352,29 @@ impl RegoTests {
             .map_err(|e| regorus_load_error(rego_dir, &e))?;
 
         let mut tests: BTreeMap<String, RegoTest> = BTreeMap::new();
+        let mut metadata_lines: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
         for module in engine.get_modules().iter() {
             let file = module.package.span.source.file().clone();
+            if bundle_modules.contains_key(&file) {
+                for rule in &module.policy {
+                    let (span, name) = match rule.as_ref() {
+                        Rule::Spec {
+                            span,
+                            head: RuleHead::Compr { refr, .. },
+                            ..
+                        } => (span, refr.span().text()),
+                        Rule::Default { span, refr, .. } => (span, refr.span().text()),
+                        _ => continue,
+                    };
+                    if name == "metadata" {
+                        let last = span.line + span.text().lines().count().max(1) as u32 - 1;
+                        metadata_lines
+                            .entry(file.clone())
+                            .or_default()
+                            .extend(span.line..=last);
+                    }
+                }
+            }
             let Some(package) = test_modules.get(&file) else {
                 continue;
             };
@@ -403,6 +428,7 @@ impl RegoTests {
             engine,
             tests: tests.into_values().collect(),
             bundle_modules,
+            metadata_lines,
         })
     }
 
@@ -461,15 +487,17 @@ impl RegoTests {
             if !self.bundle_modules.contains_key(&f.path) {
                 continue;
             }
+            let skip = self.metadata_lines.get(&f.path);
+            let keep = |l: &&u32| skip.is_none_or(|s| !s.contains(l));
             coverable
                 .entry(f.path.clone())
                 .or_default()
-                .extend(f.covered.iter().chain(&f.not_covered));
+                .extend(f.covered.iter().chain(&f.not_covered).filter(keep));
             if let Some(covered) = covered.as_deref_mut() {
                 covered
                     .entry(f.path.clone())
                     .or_default()
-                    .extend(&f.covered);
+                    .extend(f.covered.iter().filter(keep));
             }
         }
     }
@@ -497,7 +525,7 @@ impl RegoTests {
             for p in packages {
                 // Only the lines visited matter here; a rule that errors on an empty input still
                 // marks its module.
-                let _ = census.eval_rule(p.clone());
+                let _ = census.eval_query(p.clone(), false);
             }
             if let Ok(report) = census.get_coverage_report() {
                 self.merge(&report, &mut coverable, None);
@@ -1202,14 +1230,23 @@ mod tests {
 
     #[test]
     fn coverage_counts_lines_of_bundle_modules_only() {
-        let dir = bundle(&[]);
+        // A module no test reaches still counts, at 0%; its `metadata` lines never count.
+        let dir = bundle(&[(
+            "rego/zz_other.rego",
+            "package other\n\nmetadata := {\n\t\"id\": \"TG-X-001\", \"title\": \"t\", \"family\": \"f\", \"severity\": \"low\", \"enforcement\": \"advisory\", \"remediation\": \"r\",\n}\n\ndeny contains \"x\" if {\n\tinput.y == 2\n}\n",
+        )]);
         let options = TestOptions {
             run: Some(regex::Regex::new("test_big_with_input").expect("regex")),
             coverage: true,
         };
         let r = run(dir.path(), &options);
         let c = r.coverage.expect("coverage gathered");
-        assert_eq!(c.rego.files.len(), 1, "{:?}", c.rego.files);
+        assert_eq!(c.rego.files.len(), 2, "{:?}", c.rego.files);
+        let other = &c.rego.files[1];
+        assert!(other.file.ends_with("zz_other.rego"));
+        assert_eq!(other.covered, 0, "{other:?}");
+        assert!(other.not_covered_lines.contains(&8), "{other:?}");
+        assert!(other.not_covered_lines.iter().all(|l| *l > 5), "{other:?}");
         let f = &c.rego.files[0];
         assert!(f.file.ends_with("demo.rego"));
         // Lines 4 (`input.x > …`), 7 (`ratio`) and 10 (`input.nothing`) hold expressions; the
@@ -1217,7 +1254,8 @@ mod tests {
         assert_eq!(f.not_covered_lines, [7, 10], "{f:?}");
         assert_eq!((f.covered, f.coverable), (1, 3));
         assert_eq!(f.percent, 33.3);
-        assert_eq!(c.rego.percent, 33.3);
+        assert_eq!(c.rego.covered, 1);
+        assert_eq!(c.rego.coverable, 3 + other.coverable);
         // No Cedar case ran: every policy is unexercised.
         assert_eq!(
             c.cedar.never_exercised,
