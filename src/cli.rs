@@ -63,6 +63,10 @@ enum Command {
     Apply(crate::cmd_provision::ApplyArgs),
     /// Inspect the state, or release a stuck lock.
     State(crate::cmd_provision::StateArgs),
+    /// Build, sign and verify policy bundle archives (`bundle.tar.gz`), and make signing keys.
+    ///
+    /// Exit status: 0 on success, 2 when a bundle fails a check, on bad input or usage.
+    Bundle(crate::cmd_bundle::BundleArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,6 +77,14 @@ struct CheckArgs {
     /// The policy bundle folder (rego/, cedar/, data/).
     #[arg(long, default_value = "policies", value_name = "DIR")]
     policies: PathBuf,
+    /// Evaluate with this bundle archive (`tollgate bundle build`) instead of --policies. Read in
+    /// memory; a signed bundle needs --verify-key.
+    #[arg(long, value_name = "FILE", conflicts_with = "policies")]
+    bundle: Option<PathBuf>,
+    /// The Ed25519 public key (PEM) the bundle must be signed with; an unsigned or altered
+    /// bundle is then refused.
+    #[arg(long, value_name = "PUB", requires = "bundle")]
+    verify_key: Option<PathBuf>,
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
@@ -190,6 +202,7 @@ pub fn run() -> Result<ExitCode, Failure> {
         Command::Plan(args) => crate::cmd_provision::plan(args),
         Command::Apply(args) => crate::cmd_provision::apply(args),
         Command::State(args) => crate::cmd_provision::state(args),
+        Command::Bundle(args) => crate::cmd_bundle::run(args),
     }
 }
 
@@ -216,6 +229,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         Some(reference) => Some(changed_files(reference)?),
         None => None,
     };
+    let (bundle_file, verify_key) = (args.bundle, args.verify_key);
     let settings = CheckSettings {
         input_format: match args.input_format {
             InputFormatArg::Auto => InputFormat::Auto,
@@ -225,7 +239,8 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         },
         changed,
         paths: args.paths,
-        policies: args.policies,
+        // With --bundle, --changed-since sees the archive as the bundle.
+        policies: bundle_file.clone().unwrap_or(args.policies),
         waivers,
         principal,
         today,
@@ -244,7 +259,12 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             })
             .collect(),
     };
-    let report = match check::run(&settings) {
+    let result = match &bundle_file {
+        Some(file) => crate::cmd_bundle::load_for_check(file, verify_key.as_deref(), &settings)
+            .and_then(|b| check::run_with_bundle(&settings, &b)),
+        None => check::run(&settings),
+    };
+    let report = match result {
         Ok(r) => r,
         Err(CheckError::Stacks(errors)) => {
             let lines: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();

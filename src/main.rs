@@ -2,6 +2,7 @@
 //! the outcome to an exit code — 0 pass, 1 a policy failure, 2 bad input or usage.
 
 mod cli;
+mod cmd_bundle;
 mod cmd_explain;
 mod cmd_provision;
 mod cmd_schema;

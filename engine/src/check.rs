@@ -127,6 +127,16 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
         let _span = tracing::info_span!("load_policies").entered();
         PolicyBundle::load(&settings.policies, registry, &settings.bundle)?
     };
+    run_with_bundle(settings, &bundle)
+}
+
+/// [`run`] with a bundle already loaded (e.g. from an archive, [`crate::bundle::load`]);
+/// `settings.policies` is then only used to tell whether `--changed-since` touched the bundle.
+pub fn run_with_bundle(
+    settings: &CheckSettings,
+    bundle: &PolicyBundle,
+) -> Result<Report, CheckError> {
+    let registry = Registry::builtin();
     let waivers = match &settings.waivers {
         Some(f) => waiver::load_waivers(f, &bundle.metas())?,
         None => Vec::new(),
@@ -147,7 +157,7 @@ pub fn run(settings: &CheckSettings) -> Result<Report, CheckError> {
             .as_ref()
             .map(|s| s.changed.iter().chain(&s.dependents).cloned().collect()),
     };
-    let mut evaluation = eval::evaluate(&estate, &bundle, registry, &options);
+    let mut evaluation = eval::evaluate(&estate, bundle, registry, &options);
     let waiver_report = waiver::apply_waivers(&mut evaluation.findings, &waivers, settings.today);
     let overrides = waiver::apply_overrides(&mut evaluation.findings, &settings.overrides);
     let run = RunInfo {

@@ -4,6 +4,7 @@
 //! It is synchronous and knows nothing of AWS or HTTP: callers hand it files and get a
 //! [`report::Report`] back. [`check::run`] is the whole `tollgate check` pipeline.
 
+pub mod bundle;
 pub mod check;
 pub mod cost;
 pub mod eval;
