@@ -299,7 +299,12 @@ fn render_resource(e: &ResourceExplanation) -> String {
         .iter()
         .map(|p| format!("{} ({})", p.id, p.effect))
         .collect();
-    let _ = writeln!(o, "  policies evaluated for {}:", e.resource_type);
+    let _ = writeln!(
+        o,
+        "  policies evaluated for {}{}:",
+        e.resource_type,
+        if e.policy.is_some() { " (that id)" } else { "" }
+    );
     wrap(&mut o, &ids.join(", "), "    ");
     let kv = |o: &mut String, title: &str, v: &Json| match v.as_object() {
         Some(m) if !m.is_empty() => {

@@ -399,7 +399,8 @@ fn state_is_current(plan: &Plan, state: Option<&State>) -> Result<(), String> {
         )),
         Some(s) if s.last_plan.as_deref() == Some(plan.digest.as_str()) => Ok(()),
         Some(s) if plan.state.lineage.is_empty() => Err(format!(
-            "the plan was made when there was no state; state (serial {}) has been written since",
+            "the plan is stale: it was made when there was no state, and state (serial {}) has been \
+             written since",
             s.serial
         )),
         Some(s) if s.lineage != plan.state.lineage => Err(format!(

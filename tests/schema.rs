@@ -157,21 +157,29 @@ fn schema_rejects_what_the_loader_rejects() {
         ("non-string tag value", doc(r#"{"id": "b", "type": "aws_s3_bucket", "properties": {"bucket": "x"}, "tags": {"owner": 1}}"#)),
         ("unknown envelope field", r#"{"stack": "s", "repository": "r", "environment": "prod", "region": "eu-west-1", "account": "prod", "owner": "o", "resources": [], "colour": "red"}"#.to_owned()),
         ("missing envelope field", r#"{"stack": "s", "repository": "r", "environment": "prod", "region": "eu-west-1", "account": "prod", "resources": []}"#.to_owned()),
+        ("managed elsewhere without a reason", r#"{"stack": "s", "repository": "r", "environment": "prod", "region": "eu-west-1", "account": "prod", "owner": "o", "managed_elsewhere": {"aws_s3_bucket": " "}, "resources": []}"#.to_owned()),
         ("budget without a limit", r#"{"stack": "s", "repository": "r", "environment": "prod", "region": "eu-west-1", "account": "prod", "owner": "o", "budget": {"alert_thresholds_pct": [80]}, "resources": []}"#.to_owned()),
     ];
     // A type that takes no tags, given tags.
     let untaggable = Registry::builtin()
         .types()
-        .find(|t| !t.taggable && t.required.is_empty())
+        .find(|t| !t.taggable)
         .expect("some type takes no tags");
+    // Its required properties given as null ("not set"), which both accept.
+    let required: serde_json::Map<String, Value> = untaggable
+        .required
+        .iter()
+        .map(|r| (r.clone(), Value::Null))
+        .collect();
+    let untagged = serde_json::json!({"id": "x", "type": untaggable.name, "properties": required});
     let mut cases = cases;
-    cases.push((
-        "tags on an untaggable type",
-        doc(&format!(
-            r#"{{"id": "x", "type": "{}", "tags": {{"owner": "o"}}}}"#,
-            untaggable.name
-        )),
-    ));
+    let mut tagged = untagged.clone();
+    tagged["tags"] = serde_json::json!({"owner": "o"});
+    cases.push(("tags on an untaggable type", doc(&tagged.to_string())));
+    // Without the tags, both accept it: the case fails for the tags alone.
+    let ok = doc(&untagged.to_string());
+    assert!(parse_stack(Path::new("ok.json"), &ok, Registry::builtin()).is_ok());
+    assert!(errors(&v, &serde_json::from_str(&ok).unwrap()).is_empty());
     for bad in [
         "unknown-type.json",
         "unknown-field.json",

@@ -116,6 +116,11 @@ pub fn stack_schema(registry: &Registry) -> Value {
                     "alert_thresholds_pct": {"type": "array", "items": def("int64")}
                 }
             },
+            "managed_elsewhere": {
+                "description": "Resource ids or types of this stack that Tollgate judges but does not provision, each with who manages it instead.",
+                "type": "object",
+                "additionalProperties": {"type": "string", "pattern": "\\S"}
+            },
             "resources": {"type": "array", "items": def("resource")}
         },
         "$defs": defs

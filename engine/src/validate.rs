@@ -413,7 +413,7 @@ fn validate_rego(
             }
             Err(e) => match regorus_place(&e.message) {
                 Some((_, at, message)) => {
-                    let span = token_at(&text, offset_of(&text, at));
+                    let span = token_at(&text, regorus_offset(&text, at));
                     let p =
                         problem(&file, "rego::parse", message).with_span(Some(&text), Some(span));
                     v.push(p);
@@ -479,7 +479,7 @@ fn compile_rego(v: &mut Validation, sources: &[Source], data: &Value) {
         let text = v.sources.get(&file).cloned();
         let span = match (&text, at) {
             (Some(t), Some(at)) => {
-                let o = offset_of(t, at);
+                let o = regorus_offset(t, at);
                 // regorus places an unknown call at its `(`: mark the name instead.
                 let name = message
                     .strip_prefix("Unknown function: '")
@@ -516,6 +516,26 @@ fn compile_rego(v: &mut Validation, sources: &[Source], data: &Value) {
         }
         v.push(p);
     }
+}
+
+/// The byte offset of a regorus line and column: regorus counts columns in characters, a tab
+/// as four.
+fn regorus_offset(text: &str, at: LineCol) -> usize {
+    let line_start = offset_of(
+        text,
+        LineCol {
+            line: at.line,
+            column: 1,
+        },
+    );
+    let mut column = 1;
+    for (i, c) in text[line_start..].char_indices() {
+        if column >= at.column || c == '\n' {
+            return line_start + i;
+        }
+        column += if c == '\t' { 4 } else { 1 };
+    }
+    text.len()
 }
 
 /// Splits a regorus error (`\n--> file:line:col\n  |\n…\nerror: message`) into its place and
@@ -831,6 +851,31 @@ mod tests {
             ))
         );
         assert_eq!(regorus_place("no place"), None);
+    }
+
+    #[test]
+    fn regorus_columns_count_a_tab_as_four() {
+        let text = "a\n\tname != lower(x)\n";
+        assert_eq!(
+            &text[regorus_offset(
+                text,
+                LineCol {
+                    line: 2,
+                    column: 13
+                }
+            )..][..5],
+            "lower"
+        );
+        assert_eq!(
+            regorus_offset(
+                text,
+                LineCol {
+                    line: 2,
+                    column: 99
+                }
+            ),
+            text.len() - 1
+        );
     }
 
     #[test]

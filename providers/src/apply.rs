@@ -10,11 +10,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::plan::{Action, Plan, PlannedChange, resource_document};
-use crate::provider::{Desired, Handle, ProviderError, ProviderSet};
+use crate::provider::{Desired, Handle, Live, Provider, ProviderError, ProviderSet};
 use crate::state::{Backend, ResourceState, State, StateError, Status};
 
 /// What happened to one planned change.
@@ -136,7 +136,7 @@ pub async fn apply(
 
     let mut outcome: Vec<Option<Outcome>> = vec![None; nodes.len()];
     let mut running: BTreeSet<usize> = BTreeSet::new();
-    let semaphore = Arc::new(Semaphore::new(options.parallelism.max(1)));
+    let parallelism = options.parallelism.max(1);
     let mut tasks: JoinSet<Done> = JoinSet::new();
     let mut stopping = *stop.borrow();
     let mut first_save = true;
@@ -145,6 +145,11 @@ pub async fn apply(
         // Schedule everything whose dependencies are done.
         if !stopping {
             for i in 0..nodes.len() {
+                // Only as many calls as may run at once are started (and have their intents
+                // recorded): a stop request then leaves the rest not started.
+                if running.len() >= parallelism {
+                    break;
+                }
                 if outcome[i].is_some() || running.contains(&i) {
                     continue;
                 }
@@ -180,9 +185,7 @@ pub async fn apply(
                             save(backend, &mut state, plan, &mut first_save).await?;
                         }
                         running.insert(i);
-                        let permit = Arc::clone(&semaphore);
                         tasks.spawn(async move {
-                            let _permit = permit.acquire_owned().await;
                             Done {
                                 index: i,
                                 result: call.run().await,
@@ -312,7 +315,7 @@ fn dependencies(
 /// What to do for a node, decided against the current state.
 enum Step {
     Done,
-    Call(Call),
+    Call(Box<Call>),
 }
 
 /// One provider call, ready to run.
@@ -357,14 +360,26 @@ impl Call {
                     && let Some(found) = p.find(d).await?
                 {
                     // Bring whatever was found to the document: the earlier run may have
-                    // stopped half-way through configuring it.
-                    let mut all: Vec<String> = d
-                        .properties
-                        .as_object()
-                        .map(|m| m.keys().cloned().collect())
-                        .unwrap_or_default();
-                    all.push("tags".to_owned());
-                    let h = p.update(d, &found, &all).await?;
+                    // stopped half-way through configuring it. Only what differs is changed
+                    // (a property the service cannot change in place, such as a VPC's CIDR
+                    // block, was set by the create and must not be named as changed).
+                    let changed = match p.read(&self.type_name, &found).await? {
+                        Some(live) => differing(p.as_ref(), d, &live),
+                        None => {
+                            let mut all: Vec<String> = d
+                                .properties
+                                .as_object()
+                                .map(|m| m.keys().cloned().collect())
+                                .unwrap_or_default();
+                            all.push("tags".to_owned());
+                            all
+                        }
+                    };
+                    let h = if changed.is_empty() {
+                        found
+                    } else {
+                        p.update(d, &found, &changed).await?
+                    };
                     return Ok((Some(h), Outcome::Adopted));
                 }
                 let h = p.create(d).await?;
@@ -382,6 +397,27 @@ impl Call {
             }
         }
     }
+}
+
+/// The desired top-level properties (and `tags`) that `live` does not match, write-only ones left
+/// out (a read cannot return them).
+fn differing(p: &dyn Provider, d: &Desired, live: &Live) -> Vec<String> {
+    let mut want = d.properties.clone();
+    p.normalize(&d.type_name, &mut want);
+    let skip = p.write_only(&d.type_name);
+    let empty = serde_json::Map::new();
+    let have = live.properties.as_object().unwrap_or(&empty);
+    let mut out: Vec<String> = want
+        .as_object()
+        .unwrap_or(&empty)
+        .iter()
+        .filter(|(k, v)| !skip.contains(&k.as_str()) && have.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if live.tags != d.tags {
+        out.push("tags".to_owned());
+    }
+    out
 }
 
 fn invalid(resource: &str, message: &str) -> ProviderError {
@@ -411,7 +447,7 @@ fn prepare(
     if change.action == Action::Delete {
         return Ok(match recorded {
             None => Step::Done,
-            Some(r) => Step::Call(Call {
+            Some(r) => Step::Call(Box::new(Call {
                 provider: Arc::clone(provider),
                 action: Action::Delete,
                 desired: None,
@@ -420,7 +456,7 @@ fn prepare(
                 changed: Vec::new(),
                 look_first: false,
                 intent: None,
-            }),
+            })),
         });
     }
     let document =
@@ -471,7 +507,7 @@ fn prepare(
         depends_on: change.depends_on.clone(),
         updated_at: now(),
     });
-    Ok(Step::Call(Call {
+    Ok(Step::Call(Box::new(Call {
         provider: Arc::clone(provider),
         action,
         desired: Some(desired),
@@ -486,7 +522,7 @@ fn prepare(
         },
         look_first: interrupted_create || action == Action::Replace,
         intent,
-    }))
+    })))
 }
 
 /// Records a finished call.

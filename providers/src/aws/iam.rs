@@ -1216,16 +1216,8 @@ impl IamProvider {
         let Some(p) = self.get_profile(&handle.provider_id).await? else {
             return Ok(None);
         };
-        let tags: Vec<Tag> = self
-            .client
-            .list_instance_profile_tags()
-            .instance_profile_name(p.instance_profile_name())
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error(SERVICE, "ListInstanceProfileTags", e))?;
+        // GetInstanceProfile carries the tags: no ListInstanceProfileTags call needed.
+        let tags = p.tags().to_vec();
         let role = p
             .roles()
             .first()
@@ -1275,17 +1267,7 @@ impl IamProvider {
                 .map_err(|e| sdk_error(SERVICE, "AddRoleToInstanceProfile", e))?;
         }
         if changed(changed_props, "tags") {
-            let live: Vec<Tag> = self
-                .client
-                .list_instance_profile_tags()
-                .instance_profile_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| sdk_error(SERVICE, "ListInstanceProfileTags", e))?;
-            let remove = tag_keys_to_remove(&tag_map(&live), &desired.tags);
+            let remove = tag_keys_to_remove(&tag_map(p.tags()), &desired.tags);
             if !remove.is_empty() {
                 self.client
                     .untag_instance_profile()

@@ -443,3 +443,36 @@ pub fn register(set: &mut crate::ProviderSet, clients: &super::AwsClients) {
         clients.organizations.clone(),
     )));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_organisation_is_explained() {
+        let e = explain(ProviderError::Api {
+            service: SERVICE,
+            operation: "CreatePolicy",
+            code: Some("AWSOrganizationsNotInUseException".into()),
+            status: Some(400),
+            message: "Your account is not a member of an organization.".into(),
+        });
+        let text = e.to_string();
+        assert!(
+            text.starts_with("organizations CreatePolicy: AWSOrganizationsNotInUseException"),
+            "{text}"
+        );
+        assert!(
+            text.contains("in no organisation; create it first"),
+            "{text}"
+        );
+        let other = ProviderError::Api {
+            service: SERVICE,
+            operation: "CreatePolicy",
+            code: Some("DuplicatePolicyException".into()),
+            status: Some(400),
+            message: "exists".into(),
+        };
+        assert_eq!(explain(other.clone()), other);
+    }
+}
