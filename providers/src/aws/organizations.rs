@@ -77,6 +77,8 @@ fn is_missing(e: &ProviderError) -> bool {
                 "PolicyNotFoundException"
                     | "TargetNotFoundException"
                     | "PolicyNotAttachedException"
+                    | "OrganizationalUnitNotFoundException"
+                    | "AccountNotFoundException"
             )
         })
 }
