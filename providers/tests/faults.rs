@@ -685,7 +685,7 @@ async fn s3_lock_whose_answer_was_lost_is_still_taken() {
         .unwrap();
     let lost = proxy.add(
         Rule::new("lock PUT, answer lost", |r| {
-            r.is("PUT", "/fault-lost-lock/state.json.lock")
+            r.method == "PUT" && r.path() == "/fault-lost-lock/state.json.lock"
         })
         .times(1)
         .after_forwarding()
