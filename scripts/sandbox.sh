@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 
 STACKS=("$@")
 if [ ${#STACKS[@]} -eq 0 ]; then
-  STACKS=(stacks/storage-event-storage.json stacks/iam.json stacks/governance.json
-          stacks/budgeting.json stacks/bastion.json)
+  STACKS=(stacks/governance.json stacks/iam.json stacks/budgeting.json stacks/networking.json
+          stacks/storage-event-storage.json stacks/bastion.json)
 fi
 
 command -v moto_server >/dev/null || { echo "moto_server not found: pip install 'moto[server]'" >&2; exit 2; }
@@ -37,10 +37,13 @@ done
 curl -fsS "${AWS_ENDPOINT_URL}/moto-api/" >/dev/null || { echo "moto did not start (target/sandbox/moto.log)" >&2; exit 2; }
 echo "== moto's server on ${AWS_ENDPOINT_URL} (pid ${MOTO_PID})"
 
-# The governance stack's service control policies live in an AWS Organization, attached to WeR1's
-# root and organisational units by their ids. The sandbox account becomes a management account
-# with the same shape (a root, `prod` and `security` OUs); an emulator cannot issue WeR1's ids, so
-# the sandbox's copy of the stack documents names the sandbox's ids instead. Nothing else changes.
+# The sandbox's copies of the stack documents differ from the shipped ones in three places, each
+# because an emulator is not WeR1's account:
+# - the governance stack attaches its service control policies to WeR1's organisation root and
+#   units by id; the sandbox account becomes a management account of the same shape (a root,
+#   `prod` and `security` units) and the copies name the sandbox's ids;
+# - the bastion's AMI is one of WeR1's; the copy uses one of the emulator's Amazon images;
+# - networking's VPC flow log has no provider yet; the copy marks it managed elsewhere.
 rm -rf target/sandbox/stacks && mkdir -p target/sandbox/stacks
 python3 - "${STACKS[@]}" <<'PY'
 import json, os, sys, boto3
@@ -50,11 +53,18 @@ root = org.list_roots()["Roots"][0]["Id"]
 ids = {"r-w3r1": root}
 for name, wer1_id in (("prod", "ou-w3r1-pr0d7x2q"), ("security", "ou-w3r1-s3cur1ty")):
     ids[wer1_id] = org.create_organizational_unit(ParentId=root, Name=name)["OrganizationalUnit"]["Id"]
+ec2 = boto3.client("ec2", region_name="eu-west-1", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+ami = next(i["ImageId"] for i in ec2.describe_images(Owners=["amazon"])["Images"] if i.get("RootDeviceName"))
+ids["ami-0c1f3a9e5d7b24680"] = ami
 for path in sys.argv[1:]:
     text = open(path).read()
     for wer1_id, sandbox_id in ids.items():
         text = text.replace('"%s"' % wer1_id, '"%s"' % sandbox_id)
-    open(os.path.join("target/sandbox/stacks", os.path.basename(path)), "w").write(text)
+    doc = json.loads(text)
+    if any(r["type"] == "aws_flow_log" for r in doc["resources"]):
+        doc.setdefault("managed_elsewhere", {})["aws_flow_log"] = "not provisioned by Tollgate yet (no provider)"
+    with open(os.path.join("target/sandbox/stacks", os.path.basename(path)), "w") as f:
+        json.dump(doc, f, indent=2)
 PY
 SANDBOX_STACKS=()
 for s in "${STACKS[@]}"; do SANDBOX_STACKS+=("target/sandbox/stacks/$(basename "$s")"); done

@@ -219,6 +219,17 @@ pub async fn apply(
                         outcome[done.index] = Some(o);
                     }
                     Err(e) => {
+                        // A create the service refused outright (4xx) made nothing: its intent
+                        // is dropped so the state holds only objects that may exist.
+                        let refused = e.status().is_some_and(|s| (400..500).contains(&s));
+                        let dangling = state
+                            .resources
+                            .get(&change.address)
+                            .is_some_and(|r| r.status == Status::Creating && r.handle.is_none());
+                        if refused && dangling {
+                            state.resources.remove(&change.address);
+                            save(backend, &mut state, plan, &mut first_save).await?;
+                        }
                         outcome[done.index] = Some(Outcome::Failed { error: e.to_string() });
                     }
                 }

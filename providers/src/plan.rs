@@ -500,6 +500,7 @@ pub fn diff(inputs: &PlanInputs<'_>) -> Result<Vec<PlannedChange>, PlanError> {
             .collect();
         return Err(PlanError::NoProvider(named));
     }
+    unresolvable_references(inputs, &changes)?;
     // Deletes: recorded resources of the planned stacks that the documents no longer have, each
     // after the resources that depend on it.
     let desired: BTreeSet<&str> = changes.iter().map(|c| c.address.as_str()).collect();
@@ -551,6 +552,50 @@ pub fn diff(inputs: &PlanInputs<'_>) -> Result<Vec<PlannedChange>, PlanError> {
     }
     changes.extend(deletes);
     Ok(changes)
+}
+
+/// Refuses references apply could not resolve: to a resource this plan does not provision (its
+/// stack is not planned, or it is managed elsewhere) and the state does not hold either.
+fn unresolvable_references(
+    inputs: &PlanInputs<'_>,
+    changes: &[PlannedChange],
+) -> Result<(), PlanError> {
+    let provisioned: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| c.action != Action::ManagedElsewhere)
+        .map(|c| c.address.as_str())
+        .collect();
+    let mut problems = Vec::new();
+    for stack in &inputs.estate.stacks {
+        for r in &stack.resources {
+            if stack.managed_elsewhere(r).is_some() {
+                continue;
+            }
+            for x in &r.references {
+                let target = format!("{}/{}", x.stack.as_deref().unwrap_or(&stack.id), x.resource);
+                let recorded = inputs
+                    .state
+                    .resources
+                    .get(&target)
+                    .is_some_and(|e| e.status == Status::Applied && e.handle.is_some());
+                if !provisioned.contains(target.as_str()) && !recorded {
+                    problems.push(format!(
+                        "{}: {}/{} {} refers to {target}, which this plan does not provision and \
+                         the state does not hold (plan its stack too, or apply it first)",
+                        stack.source.file.display(),
+                        stack.id,
+                        r.id,
+                        x.at
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Input(problems.join("\n")))
+    }
 }
 
 /// The estate with each resource's change set from the diff, and deleted resources added back

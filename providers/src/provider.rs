@@ -181,7 +181,11 @@ where
                 return ProviderError::NotSupported {
                     service,
                     operation,
-                    detail: format!("HTTP {} with no error code", status.unwrap_or_default()),
+                    detail: format!(
+                        "HTTP {} with no error code: the endpoint does not implement the \
+                         operation, or failed before it could say why",
+                        status.unwrap_or_default()
+                    ),
                 };
             }
             ProviderError::Api {

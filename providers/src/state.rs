@@ -141,7 +141,17 @@ impl LockInfo {
             std::process::id()
         );
         let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let id = hex(&Sha256::digest(format!("{who}{created}{operation}").as_bytes())[..8]);
+        // Random, so two locks taken by one process in the same second differ (the holder
+        // recognises its own lock by id after a retried write).
+        let mut nonce = [0u8; 16];
+        if getrandom::fill(&mut nonce).is_err() {
+            let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+            nonce[..8].copy_from_slice(&nanos.to_le_bytes());
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(format!("{who}{created}{operation}").as_bytes());
+        hasher.update(nonce);
+        let id = hex(&hasher.finalize()[..8]);
         Self {
             id,
             who,
@@ -362,7 +372,14 @@ impl Backend {
                     .await;
                 match res {
                     Ok(_) => Ok(()),
-                    Err(e) if is_precondition_failed(&e) => Err(self.held(self.read_lock().await?)),
+                    Err(e) if is_precondition_failed(&e) => {
+                        // A retried write whose first attempt succeeded (the answer was lost)
+                        // meets its own lock: that is ours.
+                        match self.read_lock().await? {
+                            Some(holder) if holder == *info => Ok(()),
+                            holder => Err(self.held(holder)),
+                        }
+                    }
                     Err(e) => Err(self.io("PutObject (lock)", error_chain(&e))),
                 }
             }

@@ -529,18 +529,19 @@ async fn apply_skips_the_dependents_of_a_denied_resource_and_goes_on_with_the_re
         proxy.log()
     );
 
-    // The state: c applied with its handle; b never mentioned; a at most an unfinished intent
-    // (no object, no handle), which the next apply resolves by looking before creating.
+    // The state: c applied with its handle; b never mentioned; a's intent dropped, since the
+    // service refused the create outright (403) and so nothing can exist.
     let state = backend.load().await.unwrap().expect("state written");
     assert_eq!(state.serial, report.state_serial);
     let c = &state.resources["faults/c"];
     assert_eq!(c.status, Status::Applied);
     assert_eq!(c.handle.as_ref().unwrap().provider_id, names[2]);
     assert!(!state.resources.contains_key("faults/b"));
-    if let Some(a) = state.resources.get("faults/a") {
-        assert_eq!(a.status, Status::Creating, "{a:?}");
-        assert!(a.handle.is_none(), "{a:?}");
-    }
+    assert!(
+        !state.resources.contains_key("faults/a"),
+        "{:?}",
+        state.resources.get("faults/a")
+    );
     let applied: Vec<&String> = state
         .resources
         .iter()
@@ -660,14 +661,9 @@ async fn s3_state_lock_admits_exactly_one_of_eight_racers() {
 }
 
 /// A lock PUT that S3 carried out but whose answer was lost (a 500 after the write, or a timeout)
-/// is retried by the SDK; the retry meets the lock it wrote itself and gets 412.
-/// `Backend::lock` then reports the state as locked by its own `LockInfo`, and the apply refuses
-/// to run because of itself. Ignored until state.rs treats a 412 whose holder is its own lock as
-/// taken (which needs lock ids unique per call: `LockInfo::new` derives the id from user, host,
-/// pid, operation and the time in whole seconds, so two locks made by one process in the same
-/// second are identical).
+/// is retried by the SDK; the retry meets the lock it wrote itself and gets 412. The lock is
+/// still ours: `Backend::lock` recognises its own lock id (ids are random per call).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect in state.rs: a retried lock PUT reports the caller's own lock as held"]
 async fn s3_lock_whose_answer_was_lost_is_still_taken() {
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto.url);
