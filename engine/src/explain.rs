@@ -232,7 +232,10 @@ pub fn explain_resource(s: &ResourceSettings) -> Result<ResourceExplanation, Exp
             .rules()
             .iter()
             .any(|rule| rule.meta.id == *p && rule.scope != Scope::Resource);
-        if rego_rules.is_empty() && cedar_policies.is_empty() && !is_stack_rule {
+        // Tollgate's own checks (`TG-COST-000`, `TG-AUTHZ-001`) can concern any resource.
+        let is_builtin = p == crate::eval::cost_meta().id.as_str()
+            || p == bundle.cedar.not_permitted_meta().id.as_str();
+        if rego_rules.is_empty() && cedar_policies.is_empty() && !is_stack_rule && !is_builtin {
             return Err(ExplainError::NotFound(format!(
                 "policy `{p}` does not apply to {}/{} ({})",
                 stack.id, r.id, r.type_name
