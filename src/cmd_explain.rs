@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 use tollgate_engine::explain::{
     self, ExplainError, PolicyDoc, ResourceExplanation, ResourceSettings, RuleStatus,
 };
+use tollgate_engine::finding::Scope;
 use tollgate_engine::import::InputFormat;
 use tollgate_engine::policy::{BundleOptions, Principal};
 
@@ -385,7 +386,11 @@ fn render_policy(d: &PolicyDoc) -> String {
         o,
         "  applies to   {}",
         if d.applies_to.is_empty() {
-            "every resource type (or the stack)".to_owned()
+            match d.scope {
+                Some(Scope::Stack) => "the stack as a whole".to_owned(),
+                Some(Scope::Estate) => "every stack at once (the estate)".to_owned(),
+                _ => "every resource type".to_owned(),
+            }
         } else {
             d.applies_to.join(", ")
         }
