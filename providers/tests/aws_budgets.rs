@@ -119,10 +119,15 @@ struct FakeBudgets {
     state: Mutex<State>,
 }
 
+/// A notification JSON and its subscribers' JSON.
+type StoredNotification = (Value, Vec<Value>);
+/// Name, Budget JSON, notifications, tags.
+type StoredBudget = (String, Value, Vec<StoredNotification>, Vec<Value>);
+
 #[derive(Default)]
 struct State {
     /// name → (Budget JSON, [(Notification JSON, [Subscriber JSON])], tags)
-    budgets: Vec<(String, Value, Vec<(Value, Vec<Value>)>, Vec<Value>)>,
+    budgets: Vec<StoredBudget>,
     calls: Vec<String>,
 }
 
