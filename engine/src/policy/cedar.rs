@@ -265,6 +265,33 @@ pub struct CedarDecision {
     pub errors: Vec<(String, String)>,
 }
 
+impl CedarDecision {
+    /// The decision, its determining policies and its evaluation errors, each sorted.
+    fn from_response(action: Action, response: &cedar_policy::Response) -> Self {
+        let mut determining: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| id.to_string())
+            .collect();
+        determining.sort();
+        let mut errors: Vec<(String, String)> = response
+            .diagnostics()
+            .errors()
+            .map(|e| {
+                let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
+                (e.policy_id().to_string(), e.to_string())
+            })
+            .collect();
+        errors.sort();
+        Self {
+            action,
+            allowed: response.decision() == Decision::Allow,
+            determining,
+            errors,
+        }
+    }
+}
+
 /// A validated Cedar policy set with each forbid policy's metadata.
 #[derive(Debug)]
 pub struct CedarBundle {
@@ -688,27 +715,7 @@ impl CedarBundle {
         entities: &Entities,
     ) -> Result<CedarDecision, String> {
         let response = self.authorize(principal, action, stack_id, resource, entities)?;
-        let mut determining: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(|id| id.to_string())
-            .collect();
-        determining.sort();
-        let mut errors: Vec<(String, String)> = response
-            .diagnostics()
-            .errors()
-            .map(|e| {
-                let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
-                (e.policy_id().to_string(), e.to_string())
-            })
-            .collect();
-        errors.sort();
-        Ok(CedarDecision {
-            action,
-            allowed: response.decision() == Decision::Allow,
-            determining,
-            errors,
-        })
+        Ok(CedarDecision::from_response(action, &response))
     }
 
     /// Ids of the policies a request about `type_name` (or `Stack`) is evaluated against, with
@@ -831,27 +838,7 @@ impl CedarBundle {
         .map_err(|e| format!("building the request: {e}"))?;
         let policies = self.by_type.get(type_name).unwrap_or(&self.policies);
         let response = self.authorizer.is_authorized(&request, policies, entities);
-        let mut determining: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(|id| id.to_string())
-            .collect();
-        determining.sort();
-        let mut errors: Vec<(String, String)> = response
-            .diagnostics()
-            .errors()
-            .map(|e| {
-                let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
-                (e.policy_id().to_string(), e.to_string())
-            })
-            .collect();
-        errors.sort();
-        Ok(CedarDecision {
-            action,
-            allowed: response.decision() == Decision::Allow,
-            determining,
-            errors,
-        })
+        Ok(CedarDecision::from_response(action, &response))
     }
 }
 
