@@ -225,6 +225,22 @@ where
     }
 }
 
+/// [`sdk_error`] as a `map_err` adapter: `.map_err(api_err(SERVICE, "CreateTopic"))`.
+pub fn api_err<E>(
+    service: &'static str,
+    operation: &'static str,
+) -> impl FnOnce(
+    aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> ProviderError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |e| sdk_error(service, operation, e)
+}
+
 /// An error and its sources, joined: the SDK's top-level messages alone ("dispatch failure")
 /// say little.
 pub fn error_chain(e: &dyn std::error::Error) -> String {

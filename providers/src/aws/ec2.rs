@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use crate::aws::AwsClients;
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, sdk_error,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
 };
 
 const SERVICE: &str = "ec2";
@@ -162,20 +162,6 @@ impl Provider for Ec2Provider {
 }
 
 /// The [`ProviderError`] of an EC2 call.
-fn api_err<E>(
-    operation: &'static str,
-) -> impl FnOnce(
-    aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> ProviderError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    move |e| sdk_error(SERVICE, operation, e)
-}
-
 /// EC2 says "not found" with codes such as `InvalidVpcID.NotFound` or `NatGatewayNotFound`.
 fn is_not_found(e: &ProviderError) -> bool {
     e.is_not_found() || e.code().is_some_and(|c| c.ends_with("NotFound"))
@@ -257,7 +243,7 @@ async fn sync_tags(
             .set_tags(Some(stale))
             .send()
             .await
-            .map_err(api_err("DeleteTags"))?;
+            .map_err(api_err(SERVICE, "DeleteTags"))?;
     }
     provider
         .client
@@ -272,7 +258,7 @@ async fn sync_tags(
         ))
         .send()
         .await
-        .map_err(api_err("CreateTags"))?;
+        .map_err(api_err(SERVICE, "CreateTags"))?;
     Ok(())
 }
 

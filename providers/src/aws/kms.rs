@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::AwsClients;
 use super::ec2::{Doc, bool_of, i32_of, invalid, str_of};
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, sdk_error,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
 };
 
 const SERVICE: &str = "kms";
@@ -37,20 +37,6 @@ impl KmsProvider {
     pub fn new(client: aws_sdk_kms::Client) -> Self {
         Self { client }
     }
-}
-
-fn api_err<E>(
-    operation: &'static str,
-) -> impl FnOnce(
-    aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> ProviderError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    move |e| sdk_error(SERVICE, operation, e)
 }
 
 fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
@@ -107,7 +93,7 @@ impl KmsProvider {
             .set_tags(Some(kms_tags(d.tags_with_owner(), d)?))
             .send()
             .await
-            .map_err(api_err("CreateKey"))?;
+            .map_err(api_err(SERVICE, "CreateKey"))?;
         let meta = out.key_metadata().ok_or_else(|| ProviderError::Api {
             service: SERVICE,
             operation: "CreateKey",
@@ -126,7 +112,7 @@ impl KmsProvider {
                 .key_id(&key_id)
                 .send()
                 .await
-                .map_err(api_err("DisableKey"))?;
+                .map_err(api_err(SERVICE, "DisableKey"))?;
         }
         Ok(key_handle(&key_id, &arn, d))
     }
@@ -139,14 +125,14 @@ impl KmsProvider {
                 .set_rotation_period_in_days(i32_of(d, &d.properties, "rotation_period_in_days")?)
                 .send()
                 .await
-                .map_err(api_err("EnableKeyRotation"))?;
+                .map_err(api_err(SERVICE, "EnableKeyRotation"))?;
         } else {
             self.client
                 .disable_key_rotation()
                 .key_id(key_id)
                 .send()
                 .await
-                .map_err(api_err("DisableKeyRotation"))?;
+                .map_err(api_err(SERVICE, "DisableKeyRotation"))?;
         }
         Ok(())
     }
@@ -162,7 +148,7 @@ impl KmsProvider {
                 .set_marker(marker)
                 .send()
                 .await
-                .map_err(api_err("ListResourceTags"))?;
+                .map_err(api_err(SERVICE, "ListResourceTags"))?;
             for t in out.tags() {
                 tags.insert(t.tag_key().to_owned(), t.tag_value().to_owned());
             }
@@ -181,7 +167,7 @@ impl KmsProvider {
                 .key_id(key_id)
                 .send()
                 .await
-                .map_err(api_err("DescribeKey")),
+                .map_err(api_err(SERVICE, "DescribeKey")),
         )?
         else {
             return Ok(None);
@@ -204,7 +190,7 @@ impl KmsProvider {
                 .key_id(key_id)
                 .send()
                 .await
-                .map_err(api_err("GetKeyRotationStatus"))?;
+                .map_err(api_err(SERVICE, "GetKeyRotationStatus"))?;
             (Some(r.key_rotation_enabled()), r.rotation_period_in_days())
         } else {
             (Some(false), None)
@@ -216,7 +202,7 @@ impl KmsProvider {
             .policy_name("default")
             .send()
             .await
-            .map_err(api_err("GetKeyPolicy"))?
+            .map_err(api_err(SERVICE, "GetKeyPolicy"))?
             .policy()
             .map(|p| serde_json::from_str(p).unwrap_or_else(|_| Value::String(p.to_owned())));
         let props = Doc::new()
@@ -254,7 +240,7 @@ impl KmsProvider {
                 .description(str_of(props, "description").unwrap_or_default())
                 .send()
                 .await
-                .map_err(api_err("UpdateKeyDescription"))?;
+                .map_err(api_err(SERVICE, "UpdateKeyDescription"))?;
         }
         if has("policy")
             && let Some(policy) = policy_text(d)?
@@ -266,7 +252,7 @@ impl KmsProvider {
                 .policy(policy)
                 .send()
                 .await
-                .map_err(api_err("PutKeyPolicy"))?;
+                .map_err(api_err(SERVICE, "PutKeyPolicy"))?;
         }
         if has("is_enabled") {
             if bool_of(props, "is_enabled") == Some(false) {
@@ -275,14 +261,14 @@ impl KmsProvider {
                     .key_id(key_id)
                     .send()
                     .await
-                    .map_err(api_err("DisableKey"))?;
+                    .map_err(api_err(SERVICE, "DisableKey"))?;
             } else {
                 self.client
                     .enable_key()
                     .key_id(key_id)
                     .send()
                     .await
-                    .map_err(api_err("EnableKey"))?;
+                    .map_err(api_err(SERVICE, "EnableKey"))?;
             }
         }
         if has("enable_key_rotation") || has("rotation_period_in_days") {
@@ -301,7 +287,7 @@ impl KmsProvider {
                     .set_tag_keys(Some(stale))
                     .send()
                     .await
-                    .map_err(api_err("UntagResource"))?;
+                    .map_err(api_err(SERVICE, "UntagResource"))?;
             }
             self.client
                 .tag_resource()
@@ -309,7 +295,7 @@ impl KmsProvider {
                 .set_tags(Some(kms_tags(d.tags_with_owner(), d)?))
                 .send()
                 .await
-                .map_err(api_err("TagResource"))?;
+                .map_err(api_err(SERVICE, "TagResource"))?;
         }
         let arn = handle
             .attributes
@@ -329,7 +315,7 @@ impl KmsProvider {
                 .set_marker(marker)
                 .send()
                 .await
-                .map_err(api_err("ListKeys"))?;
+                .map_err(api_err(SERVICE, "ListKeys"))?;
             for k in out.keys() {
                 let Some(key_id) = k.key_id() else { continue };
                 // A key may be one we may not read the tags of (another team's): skip it.
@@ -367,7 +353,7 @@ impl KmsProvider {
                 .set_marker(marker)
                 .send()
                 .await
-                .map_err(api_err("ListAliases"))?;
+                .map_err(api_err(SERVICE, "ListAliases"))?;
             if let Some(a) = out.aliases().iter().find(|a| a.alias_name() == Some(name)) {
                 return Ok(Some(a.clone()));
             }
@@ -418,7 +404,7 @@ impl Provider for KmsProvider {
                     .target_key_id(d.str_prop("target_key_id")?)
                     .send()
                     .await
-                    .map_err(api_err("CreateAlias"))?;
+                    .map_err(api_err(SERVICE, "CreateAlias"))?;
                 self.alias_handle(name)
                     .await?
                     .ok_or_else(|| ProviderError::Api {
@@ -448,7 +434,7 @@ impl Provider for KmsProvider {
                             .key_id(id)
                             .send()
                             .await
-                            .map_err(api_err("DescribeKey")),
+                            .map_err(api_err(SERVICE, "DescribeKey")),
                     )?
                     .and_then(|k| k.key_metadata().and_then(|m| m.arn()).map(str::to_owned))
                     .or_else(|| Some(id.to_owned())),
@@ -491,7 +477,7 @@ impl Provider for KmsProvider {
                         .target_key_id(d.str_prop("target_key_id")?)
                         .send()
                         .await
-                        .map_err(api_err("UpdateAlias"))?;
+                        .map_err(api_err(SERVICE, "UpdateAlias"))?;
                 }
                 Ok(handle.clone())
             }
@@ -515,7 +501,7 @@ impl Provider for KmsProvider {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(api_err("ScheduleKeyDeletion"))
+                    .map_err(api_err(SERVICE, "ScheduleKeyDeletion"))
             }
             _ => self
                 .client
@@ -524,7 +510,7 @@ impl Provider for KmsProvider {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(api_err("DeleteAlias")),
+                .map_err(api_err(SERVICE, "DeleteAlias")),
         };
         found(result).map(|_| ())
     }

@@ -10,7 +10,7 @@ use aws_sdk_cloudwatchlogs::types::LogGroupClass;
 use super::AwsClients;
 use super::ec2::{Doc, bool_of, i32_of, invalid, str_of};
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, sdk_error,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
 };
 
 const SERVICE: &str = "logs";
@@ -35,20 +35,6 @@ impl LogsProvider {
     }
 }
 
-fn api_err<E>(
-    operation: &'static str,
-) -> impl FnOnce(
-    aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> ProviderError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    move |e| sdk_error(SERVICE, operation, e)
-}
-
 fn handle_for(name: &str, arn: &str, d: Option<&Desired>) -> Handle {
     let mut h = Handle::with_reference(name, arn);
     if d.and_then(|d| bool_of(&d.properties, SKIP_DESTROY)) == Some(true) {
@@ -71,7 +57,7 @@ impl LogsProvider {
                 .set_next_token(next)
                 .send()
                 .await
-                .map_err(api_err("DescribeLogGroups"))?;
+                .map_err(api_err(SERVICE, "DescribeLogGroups"))?;
             if let Some(g) = out
                 .log_groups()
                 .iter()
@@ -95,7 +81,7 @@ impl LogsProvider {
                     .retention_in_days(days)
                     .send()
                     .await
-                    .map_err(api_err("PutRetentionPolicy"))?;
+                    .map_err(api_err(SERVICE, "PutRetentionPolicy"))?;
             }
             _ => {
                 self.client
@@ -103,7 +89,7 @@ impl LogsProvider {
                     .log_group_name(name)
                     .send()
                     .await
-                    .map_err(api_err("DeleteRetentionPolicy"))?;
+                    .map_err(api_err(SERVICE, "DeleteRetentionPolicy"))?;
             }
         }
         Ok(())
@@ -151,7 +137,7 @@ impl Provider for LogsProvider {
             .set_tags(Some(d.tags_with_owner().into_iter().collect()))
             .send()
             .await
-            .map_err(api_err("CreateLogGroup"))?;
+            .map_err(api_err(SERVICE, "CreateLogGroup"))?;
         if d.prop("retention_in_days").is_some() {
             self.set_retention(d, name).await?;
         }
@@ -169,7 +155,7 @@ impl Provider for LogsProvider {
                 .resource_arn(arn)
                 .send()
                 .await
-                .map_err(api_err("ListTagsForResource"))?
+                .map_err(api_err(SERVICE, "ListTagsForResource"))?
                 .tags()
                 .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
@@ -219,7 +205,7 @@ impl Provider for LogsProvider {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(api_err("AssociateKmsKey"))?,
+                    .map_err(api_err(SERVICE, "AssociateKmsKey"))?,
                 None => self
                     .client
                     .disassociate_kms_key()
@@ -227,7 +213,7 @@ impl Provider for LogsProvider {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(api_err("DisassociateKmsKey"))?,
+                    .map_err(api_err(SERVICE, "DisassociateKmsKey"))?,
             }
         }
         if has("tags") {
@@ -248,7 +234,7 @@ impl Provider for LogsProvider {
                     .set_tag_keys(Some(stale))
                     .send()
                     .await
-                    .map_err(api_err("UntagResource"))?;
+                    .map_err(api_err(SERVICE, "UntagResource"))?;
             }
             self.client
                 .tag_resource()
@@ -256,7 +242,7 @@ impl Provider for LogsProvider {
                 .set_tags(Some(d.tags_with_owner().into_iter().collect()))
                 .send()
                 .await
-                .map_err(api_err("TagResource"))?;
+                .map_err(api_err(SERVICE, "TagResource"))?;
         }
         Ok(handle_for(name, &handle.reference, Some(d)))
     }
@@ -275,7 +261,7 @@ impl Provider for LogsProvider {
             .log_group_name(&handle.provider_id)
             .send()
             .await
-            .map_err(api_err("DeleteLogGroup"))
+            .map_err(api_err(SERVICE, "DeleteLogGroup"))
         {
             Err(e) if !e.is_not_found() && e.code() != Some("ResourceNotFoundException") => Err(e),
             _ => Ok(()),

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::AwsClients;
 use super::ec2::{Doc, bool_of, invalid, str_of};
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, sdk_error,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
 };
 
 const SERVICE: &str = "sns";
@@ -32,20 +32,6 @@ impl SnsProvider {
     pub fn new(client: aws_sdk_sns::Client) -> Self {
         Self { client }
     }
-}
-
-fn api_err<E>(
-    operation: &'static str,
-) -> impl FnOnce(
-    aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> ProviderError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    move |e| sdk_error(SERVICE, operation, e)
 }
 
 /// The topic attributes a document sets, as SNS names and spells them.
@@ -79,7 +65,7 @@ impl SnsProvider {
             .resource_arn(arn)
             .send()
             .await
-            .map_err(api_err("ListTagsForResource"))?;
+            .map_err(api_err(SERVICE, "ListTagsForResource"))?;
         Ok(out
             .tags()
             .iter()
@@ -123,7 +109,7 @@ impl Provider for SnsProvider {
         if bool_of(&d.properties, "fifo_topic") == Some(true) {
             call = call.attributes("FifoTopic", "true");
         }
-        let out = call.send().await.map_err(api_err("CreateTopic"))?;
+        let out = call.send().await.map_err(api_err(SERVICE, "CreateTopic"))?;
         let arn = out.topic_arn().ok_or_else(|| ProviderError::Api {
             service: SERVICE,
             operation: "CreateTopic",
@@ -142,7 +128,7 @@ impl Provider for SnsProvider {
             .topic_arn(arn)
             .send()
             .await
-            .map_err(api_err("GetTopicAttributes"))
+            .map_err(api_err(SERVICE, "GetTopicAttributes"))
         {
             Ok(out) => out,
             Err(e) if e.is_not_found() => return Ok(None),
@@ -207,7 +193,7 @@ impl Provider for SnsProvider {
                 .attribute_value(value)
                 .send()
                 .await
-                .map_err(api_err("SetTopicAttributes"))?;
+                .map_err(api_err(SERVICE, "SetTopicAttributes"))?;
         }
         if changed.iter().any(|c| c == "tags") {
             let stale: Vec<String> = self
@@ -223,7 +209,7 @@ impl Provider for SnsProvider {
                     .set_tag_keys(Some(stale))
                     .send()
                     .await
-                    .map_err(api_err("UntagResource"))?;
+                    .map_err(api_err(SERVICE, "UntagResource"))?;
             }
             self.client
                 .tag_resource()
@@ -231,7 +217,7 @@ impl Provider for SnsProvider {
                 .set_tags(Some(Self::sns_tags(d)?))
                 .send()
                 .await
-                .map_err(api_err("TagResource"))?;
+                .map_err(api_err(SERVICE, "TagResource"))?;
         }
         Ok(handle.clone())
     }
@@ -243,7 +229,7 @@ impl Provider for SnsProvider {
             .topic_arn(&handle.provider_id)
             .send()
             .await
-            .map_err(api_err("DeleteTopic"))?;
+            .map_err(api_err(SERVICE, "DeleteTopic"))?;
         Ok(())
     }
 
@@ -257,7 +243,7 @@ impl Provider for SnsProvider {
                 .set_next_token(next)
                 .send()
                 .await
-                .map_err(api_err("ListTopics"))?;
+                .map_err(api_err(SERVICE, "ListTopics"))?;
             if let Some(arn) = out
                 .topics()
                 .iter()

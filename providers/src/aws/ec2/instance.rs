@@ -17,8 +17,8 @@ use aws_sdk_ec2::types::{
 use serde_json::Value;
 
 use super::{
-    Doc, Ec2Provider, api_err, bool_of, found, i32_of, invalid, owner_filter, str_of, strings_of,
-    tag_map, tag_spec, wait_for,
+    Doc, Ec2Provider, SERVICE, api_err, bool_of, found, i32_of, invalid, owner_filter, str_of,
+    strings_of, tag_map, tag_spec, wait_for,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
 
@@ -66,7 +66,7 @@ async fn root_device_name(
         .image_ids(ami)
         .send()
         .await
-        .map_err(api_err("DescribeImages"))?;
+        .map_err(api_err(SERVICE, "DescribeImages"))?;
     out.images()
         .first()
         .and_then(|i| i.root_device_name())
@@ -132,7 +132,10 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .build(),
         );
     }
-    let out = call.send().await.map_err(api_err("RunInstances"))?;
+    let out = call
+        .send()
+        .await
+        .map_err(api_err(SERVICE, "RunInstances"))?;
     let id = out
         .instances()
         .first()
@@ -154,7 +157,7 @@ async fn describe(p: &Ec2Provider, id: &str) -> Result<Option<Instance>, Provide
             .instance_ids(id)
             .send()
             .await
-            .map_err(api_err("DescribeInstances")),
+            .map_err(api_err(SERVICE, "DescribeInstances")),
     )?;
     Ok(out.and_then(|o| {
         o.reservations()
@@ -187,7 +190,7 @@ async fn termination_protected(p: &Ec2Provider, id: &str) -> Result<Option<bool>
         .attribute(InstanceAttributeName::DisableApiTermination)
         .send()
         .await
-        .map_err(api_err("DescribeInstanceAttribute"))?;
+        .map_err(api_err(SERVICE, "DescribeInstanceAttribute"))?;
     Ok(out.disable_api_termination().and_then(|b| b.value()))
 }
 
@@ -288,7 +291,7 @@ async fn read_root(
         .volume_ids(volume_id)
         .send()
         .await
-        .map_err(api_err("DescribeVolumes"))?;
+        .map_err(api_err(SERVICE, "DescribeVolumes"))?;
     let Some(v) = out.volumes().first() else {
         return Ok(None);
     };
@@ -343,7 +346,7 @@ pub(super) async fn update(
             .instance_ids(id)
             .send()
             .await
-            .map_err(api_err("StopInstances"))?;
+            .map_err(api_err(SERVICE, "StopInstances"))?;
         wait_state(p, id, InstanceStateName::Stopped).await?;
         if has("instance_type") {
             p.client
@@ -356,7 +359,7 @@ pub(super) async fn update(
                 )
                 .send()
                 .await
-                .map_err(api_err("ModifyInstanceAttribute"))?;
+                .map_err(api_err(SERVICE, "ModifyInstanceAttribute"))?;
         }
         if has("ebs_optimized") {
             p.client
@@ -369,14 +372,14 @@ pub(super) async fn update(
                 )
                 .send()
                 .await
-                .map_err(api_err("ModifyInstanceAttribute"))?;
+                .map_err(api_err(SERVICE, "ModifyInstanceAttribute"))?;
         }
         p.client
             .start_instances()
             .instance_ids(id)
             .send()
             .await
-            .map_err(api_err("StartInstances"))?;
+            .map_err(api_err(SERVICE, "StartInstances"))?;
     }
     if has("vpc_security_group_ids") {
         // In a VPC the groups belong to the primary network interface.
@@ -390,7 +393,7 @@ pub(super) async fn update(
             .set_groups(Some(strings_of(props, "vpc_security_group_ids")))
             .send()
             .await
-            .map_err(api_err("ModifyNetworkInterfaceAttribute"))?;
+            .map_err(api_err(SERVICE, "ModifyNetworkInterfaceAttribute"))?;
     }
     if has("disable_api_termination") {
         set_termination_protection(
@@ -407,14 +410,14 @@ pub(super) async fn update(
                 .instance_ids(id)
                 .send()
                 .await
-                .map_err(api_err("MonitorInstances"))?;
+                .map_err(api_err(SERVICE, "MonitorInstances"))?;
         } else {
             p.client
                 .unmonitor_instances()
                 .instance_ids(id)
                 .send()
                 .await
-                .map_err(api_err("UnmonitorInstances"))?;
+                .map_err(api_err(SERVICE, "UnmonitorInstances"))?;
         }
     }
     if has("metadata_options")
@@ -431,7 +434,7 @@ pub(super) async fn update(
             )
             .send()
             .await
-            .map_err(api_err("ModifyInstanceMetadataOptions"))?;
+            .map_err(api_err(SERVICE, "ModifyInstanceMetadataOptions"))?;
     }
     if has("tags") {
         super::sync_tags(p, id, &live.tags, d).await?;
@@ -450,7 +453,7 @@ async fn set_termination_protection(
         .disable_api_termination(AttributeBooleanValue::builder().value(on).build())
         .send()
         .await
-        .map_err(api_err("ModifyInstanceAttribute"))?;
+        .map_err(api_err(SERVICE, "ModifyInstanceAttribute"))?;
     Ok(())
 }
 
@@ -472,7 +475,7 @@ pub(super) async fn delete(p: &Ec2Provider, handle: &Handle) -> Result<(), Provi
         .instance_ids(id)
         .send()
         .await
-        .map_err(api_err("TerminateInstances"))?;
+        .map_err(api_err(SERVICE, "TerminateInstances"))?;
     wait_state(p, id, InstanceStateName::Terminated).await
 }
 
@@ -484,7 +487,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
         .filters(owner_filter(d))
         .send()
         .await
-        .map_err(api_err("DescribeInstances"))?;
+        .map_err(api_err(SERVICE, "DescribeInstances"))?;
     let live: BTreeMap<&str, &Instance> = out
         .reservations()
         .iter()

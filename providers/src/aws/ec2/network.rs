@@ -10,8 +10,8 @@ use aws_sdk_ec2::types::{
 use serde_json::{Value, json};
 
 use super::{
-    Doc, Ec2Provider, api_err, bool_of, filter, found, i32_of, int_of, invalid, owner_filter,
-    str_of, strings_of, sync_tags, tag_map, tag_spec, wait_for,
+    Doc, Ec2Provider, SERVICE, api_err, bool_of, filter, found, i32_of, int_of, invalid,
+    owner_filter, str_of, strings_of, sync_tags, tag_map, tag_spec, wait_for,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
 
@@ -27,7 +27,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .tag_specifications(tag_spec(ResourceType::Vpc, d))
                 .send()
                 .await
-                .map_err(api_err("CreateVpc"))?;
+                .map_err(api_err(SERVICE, "CreateVpc"))?;
             let id = out
                 .vpc()
                 .and_then(|v| v.vpc_id())
@@ -46,7 +46,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .tag_specifications(tag_spec(ResourceType::Subnet, d))
                 .send()
                 .await
-                .map_err(api_err("CreateSubnet"))?;
+                .map_err(api_err(SERVICE, "CreateSubnet"))?;
             let id = out
                 .subnet()
                 .and_then(|s| s.subnet_id())
@@ -64,7 +64,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .tag_specifications(tag_spec(ResourceType::InternetGateway, d))
                 .send()
                 .await
-                .map_err(api_err("CreateInternetGateway"))?;
+                .map_err(api_err(SERVICE, "CreateInternetGateway"))?;
             let id = out
                 .internet_gateway()
                 .and_then(|g| g.internet_gateway_id())
@@ -83,7 +83,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .tag_specifications(tag_spec(ResourceType::RouteTable, d))
                 .send()
                 .await
-                .map_err(api_err("CreateRouteTable"))?;
+                .map_err(api_err(SERVICE, "CreateRouteTable"))?;
             let id = out
                 .route_table()
                 .and_then(|t| t.route_table_id())
@@ -102,7 +102,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .route_table_id(d.str_prop("route_table_id")?)
                 .send()
                 .await
-                .map_err(api_err("AssociateRouteTable"))?;
+                .map_err(api_err(SERVICE, "AssociateRouteTable"))?;
             let id = out
                 .association_id()
                 .ok_or_else(|| missing("AssociateRouteTable", "AssociationId"))?;
@@ -116,7 +116,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .tag_specifications(tag_spec(ResourceType::ElasticIp, d))
                 .send()
                 .await
-                .map_err(api_err("AllocateAddress"))?;
+                .map_err(api_err(SERVICE, "AllocateAddress"))?;
             let id = out
                 .allocation_id()
                 .ok_or_else(|| missing("AllocateAddress", "AllocationId"))?;
@@ -138,7 +138,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .tag_specifications(tag_spec(ResourceType::Natgateway, d))
                 .send()
                 .await
-                .map_err(api_err("CreateNatGateway"))?;
+                .map_err(api_err(SERVICE, "CreateNatGateway"))?;
             let id = out
                 .nat_gateway()
                 .and_then(|n| n.nat_gateway_id())
@@ -154,7 +154,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .tag_specifications(tag_spec(ResourceType::NetworkAcl, d))
                 .send()
                 .await
-                .map_err(api_err("CreateNetworkAcl"))?;
+                .map_err(api_err(SERVICE, "CreateNetworkAcl"))?;
             let id = out
                 .network_acl()
                 .and_then(|a| a.network_acl_id())
@@ -191,7 +191,7 @@ pub(super) async fn read(
                     .vpc_ids(id)
                     .send()
                     .await
-                    .map_err(api_err("DescribeVpcs")),
+                    .map_err(api_err(SERVICE, "DescribeVpcs")),
             )?
             else {
                 return Ok(None);
@@ -219,7 +219,7 @@ pub(super) async fn read(
                     .subnet_ids(id)
                     .send()
                     .await
-                    .map_err(api_err("DescribeSubnets")),
+                    .map_err(api_err(SERVICE, "DescribeSubnets")),
             )?
             else {
                 return Ok(None);
@@ -242,7 +242,7 @@ pub(super) async fn read(
                     .internet_gateway_ids(id)
                     .send()
                     .await
-                    .map_err(api_err("DescribeInternetGateways")),
+                    .map_err(api_err(SERVICE, "DescribeInternetGateways")),
             )?
             else {
                 return Ok(None);
@@ -262,7 +262,7 @@ pub(super) async fn read(
                     .route_table_ids(id)
                     .send()
                     .await
-                    .map_err(api_err("DescribeRouteTables")),
+                    .map_err(api_err(SERVICE, "DescribeRouteTables")),
             )?
             else {
                 return Ok(None);
@@ -303,7 +303,7 @@ pub(super) async fn read(
                     .filters(filter("association.route-table-association-id", id))
                     .send()
                     .await
-                    .map_err(api_err("DescribeRouteTables")),
+                    .map_err(api_err(SERVICE, "DescribeRouteTables")),
             )?
             else {
                 return Ok(None);
@@ -329,7 +329,7 @@ pub(super) async fn read(
                     .allocation_ids(id)
                     .send()
                     .await
-                    .map_err(api_err("DescribeAddresses")),
+                    .map_err(api_err(SERVICE, "DescribeAddresses")),
             )?
             else {
                 return Ok(None);
@@ -374,7 +374,7 @@ pub(super) async fn read(
                     .network_acl_ids(id)
                     .send()
                     .await
-                    .map_err(api_err("DescribeNetworkAcls")),
+                    .map_err(api_err(SERVICE, "DescribeNetworkAcls")),
             )?
             else {
                 return Ok(None);
@@ -487,7 +487,7 @@ pub(super) async fn update(
                 .route_table_id(d.str_prop("route_table_id")?)
                 .send()
                 .await
-                .map_err(api_err("ReplaceRouteTableAssociation"))?;
+                .map_err(api_err(SERVICE, "ReplaceRouteTableAssociation"))?;
             let new_id = out
                 .new_association_id()
                 .ok_or_else(|| missing("ReplaceRouteTableAssociation", "NewAssociationId"))?;
@@ -520,7 +520,7 @@ pub(super) async fn update(
                         .rule_number(i32::try_from(*rule_no).unwrap_or_default())
                         .send()
                         .await
-                        .map_err(api_err("DeleteNetworkAclEntry"))?;
+                        .map_err(api_err(SERVICE, "DeleteNetworkAclEntry"))?;
                 }
                 for (k, entry) in &new {
                     match old.get(k) {
@@ -567,7 +567,7 @@ pub(super) async fn delete(
                 .vpc_id(id)
                 .send()
                 .await
-                .map_err(api_err("DeleteVpc"))?;
+                .map_err(api_err(SERVICE, "DeleteVpc"))?;
         }
         "aws_subnet" => {
             p.client
@@ -575,7 +575,7 @@ pub(super) async fn delete(
                 .subnet_id(id)
                 .send()
                 .await
-                .map_err(api_err("DeleteSubnet"))?;
+                .map_err(api_err(SERVICE, "DeleteSubnet"))?;
         }
         "aws_internet_gateway" => {
             if let Some(live) = read(p, type_name, handle).await?
@@ -588,7 +588,7 @@ pub(super) async fn delete(
                 .internet_gateway_id(id)
                 .send()
                 .await
-                .map_err(api_err("DeleteInternetGateway"))?;
+                .map_err(api_err(SERVICE, "DeleteInternetGateway"))?;
         }
         "aws_route_table" => {
             p.client
@@ -596,7 +596,7 @@ pub(super) async fn delete(
                 .route_table_id(id)
                 .send()
                 .await
-                .map_err(api_err("DeleteRouteTable"))?;
+                .map_err(api_err(SERVICE, "DeleteRouteTable"))?;
         }
         "aws_route_table_association" => {
             p.client
@@ -604,7 +604,7 @@ pub(super) async fn delete(
                 .association_id(id)
                 .send()
                 .await
-                .map_err(api_err("DisassociateRouteTable"))?;
+                .map_err(api_err(SERVICE, "DisassociateRouteTable"))?;
         }
         "aws_eip" => {
             p.client
@@ -612,7 +612,7 @@ pub(super) async fn delete(
                 .allocation_id(id)
                 .send()
                 .await
-                .map_err(api_err("ReleaseAddress"))?;
+                .map_err(api_err(SERVICE, "ReleaseAddress"))?;
         }
         "aws_nat_gateway" => {
             p.client
@@ -620,7 +620,7 @@ pub(super) async fn delete(
                 .nat_gateway_id(id)
                 .send()
                 .await
-                .map_err(api_err("DeleteNatGateway"))?;
+                .map_err(api_err(SERVICE, "DeleteNatGateway"))?;
             // Its address and subnet stay in use until it is gone.
             wait_for(
                 "DescribeNatGateways",
@@ -650,7 +650,7 @@ pub(super) async fn delete(
                 .network_acl_id(id)
                 .send()
                 .await
-                .map_err(api_err("DeleteNetworkAcl"))?;
+                .map_err(api_err(SERVICE, "DeleteNetworkAcl"))?;
         }
         other => {
             return Err(ProviderError::Invalid {
@@ -671,7 +671,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .filters(tagged)
             .send()
             .await
-            .map_err(api_err("DescribeVpcs"))?
+            .map_err(api_err(SERVICE, "DescribeVpcs"))?
             .vpcs()
             .first()
             .and_then(|v| v.vpc_id().map(str::to_owned)),
@@ -681,7 +681,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .filters(tagged)
             .send()
             .await
-            .map_err(api_err("DescribeSubnets"))?
+            .map_err(api_err(SERVICE, "DescribeSubnets"))?
             .subnets()
             .first()
             .and_then(|v| v.subnet_id().map(str::to_owned)),
@@ -691,7 +691,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .filters(tagged)
             .send()
             .await
-            .map_err(api_err("DescribeInternetGateways"))?
+            .map_err(api_err(SERVICE, "DescribeInternetGateways"))?
             .internet_gateways()
             .first()
             .and_then(|v| v.internet_gateway_id().map(str::to_owned)),
@@ -701,7 +701,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .filters(tagged)
             .send()
             .await
-            .map_err(api_err("DescribeRouteTables"))?
+            .map_err(api_err(SERVICE, "DescribeRouteTables"))?
             .route_tables()
             .first()
             .and_then(|v| v.route_table_id().map(str::to_owned)),
@@ -714,7 +714,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
                     .route_table_ids(d.str_prop("route_table_id")?)
                     .send()
                     .await
-                    .map_err(api_err("DescribeRouteTables")),
+                    .map_err(api_err(SERVICE, "DescribeRouteTables")),
             )?
             .and_then(|out| {
                 out.route_tables()
@@ -730,7 +730,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .filters(tagged)
             .send()
             .await
-            .map_err(api_err("DescribeAddresses"))?
+            .map_err(api_err(SERVICE, "DescribeAddresses"))?
             .addresses()
             .first()
             .and_then(|v| v.allocation_id().map(str::to_owned)),
@@ -740,7 +740,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .filter(tagged)
             .send()
             .await
-            .map_err(api_err("DescribeNatGateways"))?
+            .map_err(api_err(SERVICE, "DescribeNatGateways"))?
             .nat_gateways()
             .iter()
             .find(|n| {
@@ -760,7 +760,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .filters(tagged)
             .send()
             .await
-            .map_err(api_err("DescribeNetworkAcls"))?
+            .map_err(api_err(SERVICE, "DescribeNetworkAcls"))?
             .network_acls()
             .first()
             .and_then(|v| v.network_acl_id().map(str::to_owned)),
@@ -886,7 +886,7 @@ async fn put_route(
             .set_nat_gateway_id(nat)
             .send()
             .await
-            .map_err(api_err("ReplaceRoute"))?;
+            .map_err(api_err(SERVICE, "ReplaceRoute"))?;
     } else {
         p.client
             .create_route()
@@ -898,7 +898,7 @@ async fn put_route(
             .set_vpc_endpoint_id(endpoint)
             .send()
             .await
-            .map_err(api_err("CreateRoute"))?;
+            .map_err(api_err(SERVICE, "CreateRoute"))?;
     }
     Ok(())
 }
@@ -911,7 +911,7 @@ async fn delete_route(p: &Ec2Provider, table: &str, r: &Value) -> Result<(), Pro
         .set_destination_ipv6_cidr_block(str_of(r, "ipv6_cidr_block").map(str::to_owned))
         .send()
         .await
-        .map_err(api_err("DeleteRoute"))?;
+        .map_err(api_err(SERVICE, "DeleteRoute"))?;
     Ok(())
 }
 
@@ -987,7 +987,7 @@ async fn put_acl_entry(
             .port_range(ports)
             .send()
             .await
-            .map_err(api_err("ReplaceNetworkAclEntry"))?;
+            .map_err(api_err(SERVICE, "ReplaceNetworkAclEntry"))?;
     } else {
         p.client
             .create_network_acl_entry()
@@ -1001,7 +1001,7 @@ async fn put_acl_entry(
             .port_range(ports)
             .send()
             .await
-            .map_err(api_err("CreateNetworkAclEntry"))?;
+            .map_err(api_err(SERVICE, "CreateNetworkAclEntry"))?;
     }
     Ok(())
 }
@@ -1014,7 +1014,7 @@ async fn move_subnet_acl(p: &Ec2Provider, subnet: &str, acl: &str) -> Result<(),
         .filters(filter("association.subnet-id", subnet))
         .send()
         .await
-        .map_err(api_err("DescribeNetworkAcls"))?;
+        .map_err(api_err(SERVICE, "DescribeNetworkAcls"))?;
     let assoc = out
         .network_acls()
         .iter()
@@ -1034,7 +1034,7 @@ async fn move_subnet_acl(p: &Ec2Provider, subnet: &str, acl: &str) -> Result<(),
         .network_acl_id(acl)
         .send()
         .await
-        .map_err(api_err("ReplaceNetworkAclAssociation"))?;
+        .map_err(api_err(SERVICE, "ReplaceNetworkAclAssociation"))?;
     Ok(())
 }
 
@@ -1045,7 +1045,7 @@ async fn default_acl(p: &Ec2Provider, vpc: &str) -> Result<String, ProviderError
         .filters(filter("default", "true"))
         .send()
         .await
-        .map_err(api_err("DescribeNetworkAcls"))?
+        .map_err(api_err(SERVICE, "DescribeNetworkAcls"))?
         .network_acls()
         .first()
         .and_then(|a| a.network_acl_id().map(str::to_owned))
@@ -1062,7 +1062,7 @@ async fn nat_gateway(
             .nat_gateway_ids(id)
             .send()
             .await
-            .map_err(api_err("DescribeNatGateways")),
+            .map_err(api_err(SERVICE, "DescribeNatGateways")),
     )?
     .and_then(|out| out.nat_gateways().first().cloned()))
 }
@@ -1091,7 +1091,9 @@ async fn set_vpc_dns(
             VpcAttributeName::EnableDnsSupport => call.enable_dns_support(value),
             _ => call.enable_dns_hostnames(value),
         };
-        call.send().await.map_err(api_err("ModifyVpcAttribute"))?;
+        call.send()
+            .await
+            .map_err(api_err(SERVICE, "ModifyVpcAttribute"))?;
     }
     Ok(())
 }
@@ -1108,7 +1110,7 @@ async fn vpc_attribute(
         .attribute(name.clone())
         .send()
         .await
-        .map_err(api_err("DescribeVpcAttribute"))?;
+        .map_err(api_err(SERVICE, "DescribeVpcAttribute"))?;
     let v = match name {
         VpcAttributeName::EnableDnsSupport => out.enable_dns_support(),
         _ => out.enable_dns_hostnames(),
@@ -1123,7 +1125,7 @@ async fn set_map_public_ip(p: &Ec2Provider, subnet: &str, on: bool) -> Result<()
         .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
         .send()
         .await
-        .map_err(api_err("ModifySubnetAttribute"))?;
+        .map_err(api_err(SERVICE, "ModifySubnetAttribute"))?;
     Ok(())
 }
 
@@ -1134,7 +1136,7 @@ async fn attach_igw(p: &Ec2Provider, igw: &str, vpc: &str) -> Result<(), Provide
         .vpc_id(vpc)
         .send()
         .await
-        .map_err(api_err("AttachInternetGateway"))?;
+        .map_err(api_err(SERVICE, "AttachInternetGateway"))?;
     Ok(())
 }
 
@@ -1145,7 +1147,7 @@ async fn detach_igw(p: &Ec2Provider, igw: &str, vpc: &str) -> Result<(), Provide
         .vpc_id(vpc)
         .send()
         .await
-        .map_err(api_err("DetachInternetGateway"))?;
+        .map_err(api_err(SERVICE, "DetachInternetGateway"))?;
     Ok(())
 }
 

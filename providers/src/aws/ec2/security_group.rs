@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::network::protocol_name;
 use super::{
-    Doc, Ec2Provider, api_err, bool_of, filter, found, int_of, owner_filter, str_of, strings_of,
-    tag_map, tag_spec,
+    Doc, Ec2Provider, SERVICE, api_err, bool_of, filter, found, int_of, owner_filter, str_of,
+    strings_of, tag_map, tag_spec,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
 
@@ -246,7 +246,7 @@ async fn describe(p: &Ec2Provider, id: &str) -> Result<Option<SecurityGroup>, Pr
             .group_ids(id)
             .send()
             .await
-            .map_err(api_err("DescribeSecurityGroups")),
+            .map_err(api_err(SERVICE, "DescribeSecurityGroups")),
     )?
     .and_then(|out| out.security_groups().first().cloned()))
 }
@@ -279,7 +279,7 @@ async fn sync_rules(
             .set_ip_permissions(Some(revoke_in))
             .send()
             .await
-            .map_err(api_err("RevokeSecurityGroupIngress"))?;
+            .map_err(api_err(SERVICE, "RevokeSecurityGroupIngress"))?;
     }
     if !revoke_eg.is_empty() {
         p.client
@@ -288,7 +288,7 @@ async fn sync_rules(
             .set_ip_permissions(Some(revoke_eg))
             .send()
             .await
-            .map_err(api_err("RevokeSecurityGroupEgress"))?;
+            .map_err(api_err(SERVICE, "RevokeSecurityGroupEgress"))?;
     }
     if !add_in.is_empty() {
         p.client
@@ -297,7 +297,7 @@ async fn sync_rules(
             .set_ip_permissions(Some(add_in))
             .send()
             .await
-            .map_err(api_err("AuthorizeSecurityGroupIngress"))?;
+            .map_err(api_err(SERVICE, "AuthorizeSecurityGroupIngress"))?;
     }
     if !add_eg.is_empty() {
         p.client
@@ -306,7 +306,7 @@ async fn sync_rules(
             .set_ip_permissions(Some(add_eg))
             .send()
             .await
-            .map_err(api_err("AuthorizeSecurityGroupEgress"))?;
+            .map_err(api_err(SERVICE, "AuthorizeSecurityGroupEgress"))?;
     }
     Ok(())
 }
@@ -336,7 +336,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
         .tag_specifications(tag_spec(ResourceType::SecurityGroup, d))
         .send()
         .await
-        .map_err(api_err("CreateSecurityGroup"))?;
+        .map_err(api_err(SERVICE, "CreateSecurityGroup"))?;
     let id = out.group_id().ok_or_else(|| ProviderError::Api {
         service: super::SERVICE,
         operation: "CreateSecurityGroup",
@@ -409,7 +409,7 @@ pub(super) async fn delete(p: &Ec2Provider, handle: &Handle) -> Result<(), Provi
         .group_id(id)
         .send()
         .await
-        .map_err(api_err("DeleteSecurityGroup"))?;
+        .map_err(api_err(SERVICE, "DeleteSecurityGroup"))?;
     Ok(())
 }
 
@@ -428,7 +428,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
     let out = call
         .send()
         .await
-        .map_err(api_err("DescribeSecurityGroups"))?;
+        .map_err(api_err(SERVICE, "DescribeSecurityGroups"))?;
     Ok(out
         .security_groups()
         .first()
