@@ -1,11 +1,12 @@
 //! Flags, their resolution into settings, and the commands.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tollgate_engine::check::{self, ChangedFiles, CheckError, CheckSettings};
+use tollgate_engine::fsio::write_atomically;
 use tollgate_engine::import::InputFormat;
 use tollgate_engine::policy::{BundleOptions, Principal, RegoMode};
 use tollgate_engine::report::Verdict;
@@ -220,11 +221,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
             .map_err(|e| Failure::Usage(format!("--as-of `{d}`: expected YYYY-MM-DD ({e})")))?,
         None => chrono::Utc::now().date_naive(),
     };
-    let waivers = match (args.waivers, args.no_waivers) {
-        (_, true) => None,
-        (Some(f), false) => Some(f),
-        (None, false) => Some(PathBuf::from("waivers.json")).filter(|p| p.is_file()),
-    };
+    let waivers = waivers_file(args.waivers, args.no_waivers);
     let changed = match &args.changed_since {
         Some(reference) => Some(changed_files(reference)?),
         None => None,
@@ -276,7 +273,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     // Files first: a report that cannot be written is an error before anything is printed.
     for (format, file) in &args.outputs {
         let text = tollgate_reports::render(&report, format.format(), RenderOptions::default());
-        write_atomically(file, &text)
+        write_atomically(file, text.as_bytes())
             .map_err(|e| Failure::Usage(format!("--output {}: {e}", file.display())))?;
     }
     let format = args.format.format();
@@ -304,18 +301,14 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// Writes `text` to `file` through a temporary file in the same folder, renamed into place, so
-/// readers never see a partial report and a failure leaves any previous file untouched.
-pub(crate) fn write_atomically(file: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(file).map_err(|e| e.error)?;
-    Ok(())
+/// The waivers file a command uses: none with `--no-waivers`, the one `--waivers` names, else
+/// `waivers.json` in the current folder when there is one.
+pub(crate) fn waivers_file(explicit: Option<PathBuf>, none: bool) -> Option<PathBuf> {
+    match (explicit, none) {
+        (_, true) => None,
+        (Some(f), false) => Some(f),
+        (None, false) => Some(PathBuf::from("waivers.json")).filter(|p| p.is_file()),
+    }
 }
 
 /// Files changed since `reference`: committed changes (`git diff REF`), changes in the working

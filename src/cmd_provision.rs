@@ -16,7 +16,7 @@ use tollgate_providers::apply::{self, ApplyOptions};
 use tollgate_providers::aws::{AwsClients, AwsSettings};
 use tollgate_providers::catalogue;
 use tollgate_providers::plan::{self, InputDigest, Plan, PlanInputs};
-use tollgate_providers::state::{self, Backend, Location, LockInfo, State, StateError};
+use tollgate_providers::state::{Backend, Location, LockInfo, State, StateError};
 
 use crate::cli::Failure;
 
@@ -158,14 +158,6 @@ fn refuse(message: &str) -> ExitCode {
     ExitCode::from(1)
 }
 
-fn waivers_file(p: &PolicyArgs) -> Option<PathBuf> {
-    match (&p.waivers, p.no_waivers) {
-        (_, true) => None,
-        (Some(f), false) => Some(f.clone()),
-        (None, false) => Some(PathBuf::from("waivers.json")).filter(|p| p.is_file()),
-    }
-}
-
 /// The bundle, its content digest, the waivers and theirs.
 struct Policies {
     bundle: PolicyBundle,
@@ -200,7 +192,7 @@ fn load_policies(p: &PolicyArgs, registry: &Registry) -> Result<Policies, Failur
             (bundle, digest)
         }
     };
-    let file = waivers_file(p);
+    let file = crate::cli::waivers_file(p.waivers.clone(), p.no_waivers);
     let waivers = match &file {
         Some(f) => waiver::load_waivers(f, &bundle.metas()).map_err(usage)?,
         None => Vec::new(),
@@ -229,7 +221,7 @@ async fn backend(location: &str, aws: &AwsArgs) -> Result<Backend, Failure> {
 }
 
 fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    state::write_atomically(file, bytes)
+    tollgate_engine::fsio::write_atomically(file, bytes)
         .map_err(|e| usage(format!("writing {}: {e}", file.display())))
 }
 
@@ -314,6 +306,7 @@ fn judge_estate(
             overrides: &[],
             principal,
             today: chrono::Utc::now().date_naive(),
+            only: None,
         },
     ))
 }

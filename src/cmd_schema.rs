@@ -5,10 +5,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use tollgate_engine::fsio::write_atomically;
 use tollgate_engine::registry::Registry;
 use tollgate_engine::schema;
 
-use crate::cli::{Failure, write_atomically};
+use crate::cli::Failure;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").args(["cedar", "cedar_json", "json_schema"])))]
@@ -88,5 +89,6 @@ pub fn run(args: SchemaArgs) -> Result<ExitCode, Failure> {
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    write_atomically(path, text).map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))
+    write_atomically(path, text.as_bytes())
+        .map_err(|e| Failure::Usage(format!("{}: {e}", path.display())))
 }

@@ -65,11 +65,7 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
             .filter(|p| p.exists())
             .collect(),
     };
-    let waivers = match (args.waivers, args.no_waivers) {
-        (_, true) => None,
-        (Some(f), false) => Some(f),
-        (None, false) => Some(PathBuf::from("waivers.json")).filter(|p| p.is_file()),
-    };
+    let waivers = crate::cli::waivers_file(args.waivers, args.no_waivers);
     let settings = ValidateSettings {
         policies: args.policies,
         stacks,

@@ -150,28 +150,19 @@ pub fn run_with_bundle(
         .changed
         .as_ref()
         .map(|c| select(&estate, settings, c));
-    let options = EvalOptions {
-        principal: settings.principal.clone(),
-        stack_action: Action::Create,
-        only: selection
-            .as_ref()
-            .map(|s| s.changed.iter().chain(&s.dependents).cloned().collect()),
-    };
-    let mut evaluation = eval::evaluate(&estate, bundle, registry, &options);
-    let waiver_report = waiver::apply_waivers(&mut evaluation.findings, &waivers, settings.today);
-    let overrides = waiver::apply_overrides(&mut evaluation.findings, &settings.overrides);
-    let run = RunInfo {
-        waivers: waiver_report,
-        overrides,
-        policies: bundle.metas().into_iter().cloned().collect(),
-        principal: settings.principal.to_string(),
-        action: Action::Create.name().to_owned(),
-        rules: RuleCounts {
-            rego: bundle.rego.rules().len(),
-            cedar: bundle.cedar.policy_count(),
+    let mut report = check_estate(
+        &estate,
+        &EstateCheck {
+            bundle,
+            waivers: &waivers,
+            overrides: &settings.overrides,
+            principal: settings.principal.clone(),
+            today: settings.today,
+            only: selection
+                .as_ref()
+                .map(|s| s.changed.iter().chain(&s.dependents).cloned().collect()),
         },
-    };
-    let mut report = Report::new(&estate, evaluation, run);
+    );
     if let Some(selection) = selection {
         report.restrict_to(selection);
     }
@@ -188,6 +179,8 @@ pub struct EstateCheck<'a> {
     pub overrides: &'a [waiver::Override],
     pub principal: Principal,
     pub today: NaiveDate,
+    /// Evaluate only these stacks (the rest are loaded for references and estate rules).
+    pub only: Option<BTreeSet<String>>,
 }
 
 /// Evaluates `estate` as [`run`] does and returns the report.
@@ -196,7 +189,7 @@ pub fn check_estate(estate: &crate::model::Estate, c: &EstateCheck<'_>) -> Repor
     let options = EvalOptions {
         principal: c.principal.clone(),
         stack_action: Action::Create,
-        only: None,
+        only: c.only.clone(),
     };
     let mut evaluation = eval::evaluate(estate, c.bundle, registry, &options);
     let waiver_report = waiver::apply_waivers(&mut evaluation.findings, c.waivers, c.today);

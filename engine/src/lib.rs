@@ -10,6 +10,7 @@ pub mod cost;
 pub mod eval;
 pub mod explain;
 pub mod finding;
+pub mod fsio;
 pub mod import;
 pub mod json;
 pub mod load;

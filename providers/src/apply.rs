@@ -489,20 +489,12 @@ fn prepare(
             &change.stack,
             state,
         )?,
-        tags: document
-            .get("tags")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        tags: crate::plan::tags_of(&document),
     };
     let interrupted_create = recorded.is_some_and(|r| r.status == Status::Creating);
     let (action, handle) = match (change.action, recorded) {
-        // A create whose object is recorded and differs (an earlier run of this plan made it,
-        // then a later step changed it? no: documents are fixed) — treat as an update.
+        // Planned as a create, but an object is recorded with another document (the state moved
+        // since the plan, e.g. a resumed run): bring that object to the document.
         (Action::Create, Some(r)) if r.status == Status::Applied && r.handle.is_some() => {
             (Action::Update, r.handle.clone())
         }

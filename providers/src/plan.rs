@@ -17,7 +17,7 @@ use tollgate_engine::model::{Change, Estate, Origin, Resource, Stack};
 use tollgate_engine::report::{Report, Verdict};
 
 use crate::provider::ProviderSet;
-use crate::state::{State, Status, hex};
+use crate::state::{State, Status};
 
 pub const PLAN_FORMAT: &str = "tollgate-plan/1";
 
@@ -173,7 +173,7 @@ impl Plan {
         // serde_json's maps are sorted: the same plan always gives the same bytes.
         let value = serde_json::to_value(&copy).unwrap_or(Value::Null);
         let bytes = serde_json::to_vec(&value).unwrap_or_default();
-        format!("sha256:{}", hex(&Sha256::digest(&bytes)))
+        format!("sha256:{}", hex::encode(Sha256::digest(&bytes)))
     }
 
     pub fn seal(&mut self) {
@@ -302,7 +302,7 @@ pub fn file_digest(path: &Path) -> std::io::Result<InputDigest> {
     let bytes = std::fs::read(path)?;
     Ok(InputDigest {
         path: path.display().to_string(),
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: hex::encode(Sha256::digest(&bytes)),
     })
 }
 
@@ -359,6 +359,19 @@ pub fn resource_document(stack_doc: &Value, id: &str) -> Option<Value> {
         "properties": r.get("properties").cloned().unwrap_or_else(|| serde_json::json!({})),
         "tags": r.get("tags").cloned().unwrap_or_else(|| serde_json::json!({})),
     }))
+}
+
+/// The `tags` of a recorded or planned document (`{"properties", "tags"}`), as strings.
+pub fn tags_of(document: &Value) -> BTreeMap<String, String> {
+    document
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Top-level properties (and `tags`) whose values differ between two documents.
@@ -625,16 +638,7 @@ pub fn estate_with_changes(
             let props = s.document.get("properties").cloned().unwrap_or(Value::Null);
             let properties = regorus::Value::from_json_str(&props.to_string())
                 .map_err(|e| PlanError::Input(format!("{}: recorded document: {e}", c.address)))?;
-            let tags = s
-                .document
-                .get("tags")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let tags = tags_of(&s.document);
             stack.resources.push(Resource {
                 id: c.id.clone(),
                 type_name: c.type_name.clone(),

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use tollgate_engine::fsio::write_atomically;
+
 use crate::provider::{Handle, error_chain};
 
 /// The state document.
@@ -77,7 +79,7 @@ impl State {
         let digest = Sha256::digest(seed.as_bytes());
         Self {
             version: STATE_VERSION,
-            lineage: hex(&digest[..16]),
+            lineage: hex::encode(&digest[..16]),
             serial: 0,
             last_plan: None,
             resources: BTreeMap::new(),
@@ -115,11 +117,6 @@ impl Default for State {
     }
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Who holds a lock, and since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
@@ -151,7 +148,7 @@ impl LockInfo {
         let mut hasher = Sha256::new();
         hasher.update(format!("{who}{created}{operation}").as_bytes());
         hasher.update(nonce);
-        let id = hex(&hasher.finalize()[..8]);
+        let id = hex::encode(&hasher.finalize()[..8]);
         Self {
             id,
             who,
@@ -459,28 +456,23 @@ impl Backend {
     }
 }
 
-fn is_precondition_failed<E, R>(e: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
+/// S3's answer to a conditional write whose condition failed: HTTP 412 (the SDK models no error
+/// variant for it).
+fn is_precondition_failed<E>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
-    R: HasStatus,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
     match e {
         SdkError::ServiceError(s) => {
-            s.err().code() == Some("PreconditionFailed") || s.raw().status_code() == 412
+            s.err().code() == Some("PreconditionFailed") || s.raw().status().as_u16() == 412
         }
         _ => false,
-    }
-}
-
-/// The HTTP status of a raw response (kept generic so the lock check reads as one rule).
-trait HasStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HasStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
     }
 }
 
@@ -498,24 +490,6 @@ fn backup_path(state: &Path) -> PathBuf {
 
 fn lock_key(key: &str) -> String {
     format!("{key}.lock")
-}
-
-/// Writes `bytes` to `file` through a temporary file in the same folder (fsynced, then renamed),
-/// so a reader sees the old content or the new, never part of either.
-pub fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match file.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(file).map_err(|e| e.error)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 #[cfg(test)]
