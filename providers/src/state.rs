@@ -309,6 +309,9 @@ impl Backend {
         let bytes = state.to_bytes();
         match &self.location {
             Location::File(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| self.io("creating the folder", e))?;
+                }
                 if path.exists() {
                     let old = std::fs::read(path).map_err(|e| self.io("reading", e))?;
                     write_atomically(&backup_path(path), &old)
