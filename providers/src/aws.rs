@@ -9,10 +9,14 @@ pub mod budgets;
 pub mod config;
 pub mod doc;
 pub mod ec2;
+pub mod eks;
+pub mod elasticache;
 pub mod iam;
 pub mod kms;
 pub mod logs;
+pub mod opensearch;
 pub mod organizations;
+pub mod rds;
 pub mod s3;
 pub mod sns;
 
@@ -55,6 +59,10 @@ pub struct AwsClients {
     pub kms: aws_sdk_kms::Client,
     pub sns: aws_sdk_sns::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub opensearch: aws_sdk_opensearch::Client,
+    pub eks: aws_sdk_eks::Client,
 }
 
 mod aws_types_config {
@@ -103,6 +111,10 @@ impl AwsClients {
             kms: aws_sdk_kms::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            rds: aws_sdk_rds::Client::new(&sdk),
+            elasticache: aws_sdk_elasticache::Client::new(&sdk),
+            opensearch: aws_sdk_opensearch::Client::new(&sdk),
+            eks: aws_sdk_eks::Client::new(&sdk),
             s3,
             sdk,
         }

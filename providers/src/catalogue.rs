@@ -11,6 +11,10 @@ pub fn aws_providers(clients: &AwsClients) -> ProviderSet {
     aws::kms::register(&mut set, clients);
     aws::sns::register(&mut set, clients);
     aws::logs::register(&mut set, clients);
+    aws::rds::register(&mut set, clients);
+    aws::elasticache::register(&mut set, clients);
+    aws::opensearch::register(&mut set, clients);
+    aws::eks::register(&mut set, clients);
     set
 }
 
