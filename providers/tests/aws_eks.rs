@@ -406,6 +406,8 @@ struct State {
     clusters: BTreeMap<String, Value>,
     /// (cluster, add-on) → Addon JSON
     addons: BTreeMap<(String, String), Value>,
+    /// (cluster, node group) → Nodegroup JSON (created and tagged only: moto serves the rest)
+    nodegroups: BTreeMap<(String, String), Value>,
     /// association id → association JSON
     associations: BTreeMap<String, Value>,
     next_id: u32,
@@ -610,6 +612,9 @@ impl FakeEks {
             ("DELETE", ["clusters", _]) => "DeleteCluster",
             ("POST", ["clusters", _, "update-config"]) => "UpdateClusterConfig",
             ("POST", ["clusters", _, "updates"]) => "UpdateClusterVersion",
+            ("POST", ["clusters", _, "node-groups"]) => "CreateNodegroup",
+            ("GET", ["clusters", _, "node-groups", _]) => "DescribeNodegroup",
+            ("DELETE", ["clusters", _, "node-groups", _]) => "DeleteNodegroup",
             ("POST", ["clusters", _, "addons"]) => "CreateAddon",
             ("GET", ["clusters", _, "addons", _]) => "DescribeAddon",
             ("POST", ["clusters", _, "addons", _, "update"]) => "UpdateAddon",
@@ -684,6 +689,34 @@ impl FakeEks {
                 c["version"] = body["version"].clone();
                 Self::update_answer(&mut st, "VersionUpdate")
             }
+            "CreateNodegroup" => {
+                if !st.clusters.contains_key(&cluster) {
+                    return not_found("cluster");
+                }
+                let name = body["nodegroupName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut n = body.clone();
+                n["clusterName"] = json!(cluster);
+                n["status"] = json!("ACTIVE");
+                n["nodegroupArn"] = json!(format!(
+                    "arn:aws:eks:{REGION}:{ACCOUNT}:nodegroup/{cluster}/{name}/0f1e2d3c"
+                ));
+                if let Some(o) = n.as_object_mut() {
+                    o.remove("clientRequestToken");
+                }
+                st.nodegroups.insert((cluster.clone(), name), n.clone());
+                ok(json!({"nodegroup": n}))
+            }
+            "DescribeNodegroup" => match st.nodegroups.get(&addon_key) {
+                Some(n) => ok(json!({"nodegroup": n})),
+                None => not_found("node group"),
+            },
+            "DeleteNodegroup" => match st.nodegroups.remove(&addon_key) {
+                Some(n) => ok(json!({"nodegroup": n})),
+                None => not_found("node group"),
+            },
             "CreateAddon" => {
                 if !st.clusters.contains_key(&cluster) {
                     return not_found("cluster");
@@ -699,7 +732,12 @@ impl FakeEks {
                 let mut a = json!({
                     "addonName": name, "clusterName": cluster,
                     // `broken` stands for an add-on that never becomes healthy.
-                    "status": if name == "broken" { "DEGRADED" } else { "ACTIVE" },
+                    "status": match name.as_str() {
+                        "broken" => "DEGRADED",
+                        // `slow` stands for an add-on that takes longer than the provider waits.
+                        "slow" => "CREATING",
+                        _ => "ACTIVE",
+                    },
                     "health": {"issues": if name == "broken" {
                         json!([{"code": "InsufficientNumberOfReplicas", "message": "no nodes"}])
                     } else { json!([]) }},
@@ -759,12 +797,16 @@ impl FakeEks {
                 // Tags, by ARN.
                 let arn = segs.get(1).copied().unwrap_or_default();
                 let State {
-                    clusters, addons, ..
+                    clusters,
+                    addons,
+                    nodegroups,
+                    ..
                 } = &mut *st;
                 let target = clusters
                     .values_mut()
                     .chain(addons.values_mut())
-                    .find(|o| o["arn"] == arn || o["addonArn"] == arn);
+                    .chain(nodegroups.values_mut())
+                    .find(|o| o["arn"] == arn || o["addonArn"] == arn || o["nodegroupArn"] == arn);
                 let Some(o) = target else {
                     return not_found("resource");
                 };
@@ -963,12 +1005,51 @@ async fn version_upgrade_and_addons_against_a_local_eks_server() {
         "{text}"
     );
 
+    // A wait that runs out says how long it waited for what.
+    let quick = EksProvider::with_timeouts(
+        aws_sdk_eks::Client::new(&sdk),
+        eks::Timeouts {
+            addon: std::time::Duration::from_secs(1),
+            ..eks::Timeouts::default()
+        },
+    );
+    let mut slow = cni.clone();
+    slow.id = "addon-slow".into();
+    slow.properties["addon_name"] = json!("slow");
+    let err = quick.create(&slow).await.unwrap_err();
+    assert!(
+        matches!(&err, ProviderError::Transport { operation: "CreateAddon", message, .. }
+            if message.contains("gave up after") && message.contains("`slow` of `wer1-prod-compute` to be ACTIVE")),
+        "{err:?}"
+    );
+
+    // A node group's document as EKS keeps it (moto drops `updateConfig` at creation and cannot
+    // tag node groups): read equals desired, then a retag.
+    let mut ng = shipped("cluster-compute", "ng-memory", &ids);
+    let nh = p.create(&ng).await.expect("create node group");
+    assert_live(&p, &ng, &nh).await;
+    ng.tags.insert("reviewed".into(), "2026-11".into());
+    ng.tags.remove("stack");
+    let before = fake.calls().len();
+    p.update(&ng, &nh, &["tags".into()])
+        .await
+        .expect("retag node group");
+    let calls = fake.calls()[before..].to_vec();
+    assert_eq!(calls, ["DescribeNodegroup", "UntagResource", "TagResource"]);
+    assert_live(&p, &ng, &nh).await;
+    assert_gone(&p, "aws_eks_node_group", &nh).await;
+
     // Deletes: add-ons, then the cluster; deleting again succeeds.
     assert_gone(&p, "aws_eks_addon", &cni_h).await;
     assert_gone(&p, "aws_eks_addon", &csi_h).await;
-    p.delete("aws_eks_addon", &Handle::new("wer1-prod-compute:broken"))
+    for name in ["broken", "slow"] {
+        p.delete(
+            "aws_eks_addon",
+            &Handle::new(format!("wer1-prod-compute:{name}")),
+        )
         .await
         .unwrap();
+    }
     assert_gone(&p, "aws_eks_cluster", &ch).await;
     assert_eq!(p.find(&cluster).await.unwrap(), None);
     // An add-on of a cluster that is gone reads as gone and deletes as done.
