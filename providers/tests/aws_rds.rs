@@ -360,6 +360,8 @@ async fn adoption_refuses_a_name_owned_by_another_resource_and_deletes_need_a_sn
 struct FakeRds {
     /// Parameter name → (value, apply method), of the one group it serves.
     params: Mutex<BTreeMap<String, (String, String)>>,
+    /// Description and subnets of the one subnet group it serves.
+    subnet_group: Mutex<(String, Vec<String>)>,
     /// (action, form) of every call.
     calls: Mutex<Vec<(String, BTreeMap<String, String>)>>,
 }
@@ -475,6 +477,39 @@ impl Respond for Responder {
                     ));
                 }
                 xml(&action, &format!("<Parameters>{body}</Parameters>"))
+            }
+            "ModifyDBSubnetGroup" | "DescribeDBSubnetGroups" => {
+                let mut g = self.0.subnet_group.lock().unwrap();
+                if action.starts_with("Modify") {
+                    if let Some(desc) = f.get("DBSubnetGroupDescription") {
+                        g.0 = desc.clone();
+                    }
+                    g.1 = (1..)
+                        .map_while(|n| f.get(&format!("SubnetIds.SubnetIdentifier.{n}")).cloned())
+                        .collect();
+                }
+                let subnets: String = g
+                    .1
+                    .iter()
+                    .map(|s| format!("<Subnet><SubnetIdentifier>{s}</SubnetIdentifier></Subnet>"))
+                    .collect();
+                let group = format!(
+                    "<DBSubnetGroupName>wer1-prod-main</DBSubnetGroupName>\
+                     <DBSubnetGroupDescription>{}</DBSubnetGroupDescription>\
+                     <Subnets>{subnets}</Subnets>\
+                     <DBSubnetGroupArn>arn:aws:rds:eu-west-1:123456789012:subgrp:wer1-prod-main</DBSubnetGroupArn>",
+                    g.0
+                );
+                if action.starts_with("Modify") {
+                    xml(&action, &format!("<DBSubnetGroup>{group}</DBSubnetGroup>"))
+                } else {
+                    xml(
+                        &action,
+                        &format!(
+                            "<DBSubnetGroups><DBSubnetGroup>{group}</DBSubnetGroup></DBSubnetGroups>"
+                        ),
+                    )
+                }
             }
             "ListTagsForResource" => xml(
                 &action,
@@ -644,5 +679,45 @@ async fn unsupported_properties_and_passwords_are_refused_before_any_call() {
         err.to_string()
             .contains("`storage_encrypted` is not supported"),
         "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subnet_group_description_and_subnets_change_in_place_against_a_local_rds() {
+    // moto 5.2.1's ModifyDBSubnetGroup loses the group, so this runs against the local server.
+    let server = MockServer::start().await;
+    let fake = Arc::new(FakeRds::default());
+    *fake.subnet_group.lock().unwrap() = ("Private subnets".into(), vec!["subnet-a".into()]);
+    Mock::given(method("POST"))
+        .respond_with(Responder(Arc::clone(&fake)))
+        .mount(&server)
+        .await;
+    let sdk = tollgate_testkit::sdk_config_for(&server.uri());
+    let p = RdsProvider::new(aws_sdk_rds::Client::new(&sdk));
+    let h = Handle::new("wer1-prod-main");
+    let mut d = desired(
+        "db-subnet-group",
+        "aws_db_subnet_group",
+        json!({"name": "wer1-prod-main", "description": "Private subnets, b and c",
+               "subnet_ids": ["subnet-c", "subnet-b"]}),
+        &[("owner", "data-platform")],
+    );
+    d.stack = "t".into();
+    let before = p.read("aws_db_subnet_group", &h).await.unwrap().unwrap();
+    let changed = differences(&p, &d, &before);
+    assert_eq!(
+        changed,
+        vec!["description".to_owned(), "subnet_ids".to_owned()]
+    );
+    let h = p.update(&d, &h, &changed).await.expect("update");
+    assert!(h.attributes["arn"].ends_with(":subgrp:wer1-prod-main"));
+    assert_live(&p, &d, &h).await;
+    let calls = fake.calls.lock().unwrap();
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|(a, _)| a == "ModifyDBSubnetGroup")
+            .count(),
+        1
     );
 }
