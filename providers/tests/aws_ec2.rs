@@ -1,7 +1,7 @@
 //! EC2 provider round trips against moto's server: create → read back equals the document →
 //! update → read → delete → gone, and find() by the owner tag, for each networking type in one
 //! chain (VPC → subnets → gateway → route tables → associations → security group → network
-//! ACL → Elastic IP → NAT gateway), and for an instance.
+//! ACL → Elastic IP → NAT gateway), for a flow log, a launch template and an instance.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -286,4 +286,181 @@ async fn instance_round_trips() {
     // Delete lifts the termination protection the document set, then terminates.
     assert_gone(&p, "aws_instance", &h).await;
     assert_eq!(p.find(&inst).await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flow_log_round_trips() {
+    use tollgate_providers::aws::logs::LogsProvider;
+    let moto = Moto::start();
+    let clients = AwsClients::from_sdk(moto.sdk_config());
+    let p = Ec2Provider::new(clients.ec2.clone());
+    let logs = LogsProvider::new(clients.logs.clone());
+
+    let vpc = desired("vpc", "aws_vpc", json!({"cidr_block": "10.1.0.0/16"}), TAGS);
+    let vpc_h = p.create(&vpc).await.expect("create vpc");
+    let group = desired(
+        "flow-logs",
+        "aws_cloudwatch_log_group",
+        json!({"name": "/wer1/vpc/flow-logs", "retention_in_days": 30}),
+        TAGS,
+    );
+    let group_h = logs.create(&group).await.expect("create log group");
+    let role_arn = "arn:aws:iam::123456789012:role/wer1-flow-logs";
+
+    // The shipped networking stack's flow log, references resolved.
+    let mut fl = desired(
+        "vpc-flow-log",
+        "aws_flow_log",
+        json!({"vpc_id": vpc_h.reference, "traffic_type": "ALL",
+               "log_destination_type": "cloud-watch-logs",
+               "log_destination": group_h.reference, "iam_role_arn": role_arn,
+               "max_aggregation_interval": 60}),
+        TAGS,
+    );
+    let h = p.create(&fl).await.expect("create flow log");
+    assert!(h.provider_id.starts_with("fl-"), "{h:?}");
+    let live = assert_live(&p, &fl, &h).await;
+    assert_eq!(live.properties["vpc_id"], json!(vpc_h.reference));
+    assert_eq!(p.find(&fl).await.unwrap(), Some(h.clone()));
+
+    // Only tags change in place; every property is fixed at creation.
+    fl.tags.insert("cost-center".into(), "cc-platform".into());
+    let h = update(&p, &fl, &h).await;
+    for prop in [
+        "vpc_id",
+        "traffic_type",
+        "log_destination",
+        "max_aggregation_interval",
+    ] {
+        assert!(
+            p.replace_on_change("aws_flow_log").contains(&prop),
+            "{prop} must force a replacement"
+        );
+    }
+    let mut changed = fl.clone();
+    changed.properties["traffic_type"] = json!("REJECT");
+    let err = p
+        .update(&changed, &h, &["traffic_type".into()])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("replaced"), "{err}");
+
+    // Properties the provider does not know, or two watched resources, are refused.
+    let mut odd = fl.clone();
+    odd.id = "odd".into();
+    odd.properties["destination_options"] = json!({"file_format": "parquet"});
+    let err = p.create(&odd).await.unwrap_err();
+    assert!(err.to_string().contains("destination_options"), "{err}");
+    odd.properties = json!({"vpc_id": vpc_h.reference, "subnet_id": "subnet-1"});
+    let err = p.create(&odd).await.unwrap_err();
+    assert!(err.to_string().contains("exactly one"), "{err}");
+
+    assert_gone(&p, "aws_flow_log", &h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_template_round_trips() {
+    let moto = Moto::start();
+    let clients = AwsClients::from_sdk(moto.sdk_config());
+    let p = Ec2Provider::new(clients.ec2.clone());
+    let vpc = desired("vpc", "aws_vpc", json!({"cidr_block": "10.2.0.0/16"}), TAGS);
+    let vpc_h = p.create(&vpc).await.expect("create vpc");
+    let sg = desired(
+        "runner-sg",
+        "aws_security_group",
+        json!({"name": "runner", "description": "runners", "vpc_id": vpc_h.reference}),
+        TAGS,
+    );
+    let sg_h = p.create(&sg).await.expect("create sg");
+
+    // The shipped github-runner stack's template, references resolved.
+    let mut lt = desired(
+        "runner-lt",
+        "aws_launch_template",
+        json!({
+            "name": "wer1-prod-github-runner",
+            "description": "Ephemeral GitHub Actions runner",
+            "image_id": "ami-0f7d2e9b3c6a15e48",
+            "instance_type": "m6i.xlarge",
+            "update_default_version": true,
+            "ebs_optimized": true,
+            "iam_instance_profile": {"name": "wer1-prod-github-runner"},
+            "block_device_mappings": [{"device_name": "/dev/xvda", "ebs": {
+                "encrypted": true, "volume_size": 100, "volume_type": "gp3",
+                "kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/runner",
+                "delete_on_termination": true, "iops": 3000, "throughput": 250}}],
+            "network_interfaces": [{"associate_public_ip_address": false,
+                "security_groups": [sg_h.reference], "delete_on_termination": true,
+                "device_index": 0}],
+            "metadata_options": {"http_tokens": "required", "http_endpoint": "enabled",
+                "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
+            "monitoring": {"enabled": true}
+        }),
+        TAGS,
+    );
+    let h = p.create(&lt).await.expect("create launch template");
+    assert!(h.reference.starts_with("lt-"), "{h:?}");
+    assert_live(&p, &lt, &h).await;
+    assert_eq!(p.find(&lt).await.unwrap(), Some(h.clone()));
+
+    // A change to the launch data is a new version, made the default one.
+    lt.properties["instance_type"] = json!("m7i.xlarge");
+    lt.properties["block_device_mappings"][0]["ebs"]["volume_size"] = json!(200);
+    let h = update(&p, &lt, &h).await;
+    let described = clients
+        .ec2
+        .describe_launch_templates()
+        .launch_template_ids(&h.provider_id)
+        .send()
+        .await
+        .unwrap();
+    let t = &described.launch_templates()[0];
+    assert_eq!(t.latest_version_number(), Some(2));
+    assert_eq!(t.default_version_number(), Some(2));
+    // Tags change in place. moto's DescribeLaunchTemplates reports the tags a template was
+    // created with, so they are checked where moto keeps them current: DescribeTags.
+    let mut retagged = lt.clone();
+    retagged
+        .tags
+        .insert("cost-center".into(), "cc-devex".into());
+    retagged.tags.remove("environment");
+    p.update(&retagged, &h, &["tags".into()])
+        .await
+        .expect("retag");
+    let tags = clients
+        .ec2
+        .describe_tags()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("resource-id")
+                .values(&h.provider_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut keys: Vec<&str> = tags.tags().iter().filter_map(|t| t.key()).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["cost-center", "owner", "tollgate:resource"]);
+    assert!(p.replace_on_change("aws_launch_template").contains(&"name"));
+    assert!(
+        p.write_only("aws_launch_template")
+            .contains(&"update_default_version")
+    );
+
+    // Settings the provider does not support are refused, naming them.
+    let mut odd = lt.clone();
+    odd.properties["metadata_options"]["http_protocol_ipv6"] = json!("enabled");
+    let err = p.create(&odd).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("metadata_options.http_protocol_ipv6"),
+        "{err}"
+    );
+    odd.properties = json!({"name": "x", "user_data": "IyEvYmluL3NoCg=="});
+    let err = p.create(&odd).await.unwrap_err();
+    assert!(err.to_string().contains("properties.user_data"), "{err}");
+
+    assert_gone(&p, "aws_launch_template", &h).await;
+    assert_eq!(p.find(&lt).await.unwrap(), None);
 }

@@ -1,16 +1,18 @@
 //! EC2 and VPC resource types through `aws-sdk-ec2`: VPCs, subnets, internet gateways, route
-//! tables and their subnet associations, security groups, Elastic IPs, NAT gateways, network ACLs
-//! and instances.
+//! tables and their subnet associations, security groups, Elastic IPs, NAT gateways, network ACLs,
+//! flow logs, launch templates and instances.
 //!
 //! One provider serves them all; each type's create, read, update and delete live in
-//! [`network`], [`security_group`] and [`instance`]. Every taggable object is created with
-//! [`OWNER_TAG`] in its tag specification (one call: there is no window in which it exists
-//! untagged), and [`Provider::find`] looks for that tag, since none of these objects has a unique
-//! name of its own. Reads return the stack document's shape in canonical form (rule and route
-//! lists sorted, protocol spellings unified); [`Provider::normalize`] puts a desired document in
-//! the same form.
+//! [`network`], [`security_group`], [`flow_log`], [`launch_template`] and [`instance`]. Every
+//! taggable object is created with [`OWNER_TAG`] in its tag specification (one call: there is no
+//! window in which it exists untagged), and [`Provider::find`] looks for that tag, since most of
+//! these objects have no unique name of their own (launch templates do, and are found by it).
+//! Reads return the stack document's shape in canonical form (rule and route lists sorted,
+//! protocol spellings unified); [`Provider::normalize`] puts a desired document in the same form.
 
+mod flow_log;
 mod instance;
+mod launch_template;
 mod network;
 mod security_group;
 
@@ -39,6 +41,8 @@ pub const TYPES: &[&str] = &[
     "aws_eip",
     "aws_nat_gateway",
     "aws_network_acl",
+    "aws_flow_log",
+    "aws_launch_template",
     "aws_instance",
 ];
 
@@ -81,6 +85,8 @@ impl Provider for Ec2Provider {
             "aws_nat_gateway" => &["allocation_id", "subnet_id", "connectivity_type"],
             "aws_network_acl" => &["vpc_id"],
             "aws_instance" => instance::REPLACE_ON_CHANGE,
+            "aws_flow_log" => flow_log::REPLACE_ON_CHANGE,
+            "aws_launch_template" => launch_template::REPLACE_ON_CHANGE,
             _ => &[],
         }
     }
@@ -88,6 +94,7 @@ impl Provider for Ec2Provider {
     fn write_only(&self, type_name: &str) -> &'static [&'static str] {
         match type_name {
             "aws_security_group" => &["revoke_rules_on_delete"],
+            "aws_launch_template" => launch_template::WRITE_ONLY,
             _ => &[],
         }
     }
@@ -106,6 +113,8 @@ impl Provider for Ec2Provider {
         match desired.type_name.as_str() {
             "aws_security_group" => security_group::create(self, desired).await,
             "aws_instance" => instance::create(self, desired).await,
+            "aws_flow_log" => flow_log::create(self, desired).await,
+            "aws_launch_template" => launch_template::create(self, desired).await,
             _ => network::create(self, desired).await,
         }
     }
@@ -114,6 +123,8 @@ impl Provider for Ec2Provider {
         match type_name {
             "aws_security_group" => security_group::read(self, handle).await,
             "aws_instance" => instance::read(self, handle).await,
+            "aws_flow_log" => flow_log::read(self, handle).await,
+            "aws_launch_template" => launch_template::read(self, handle).await,
             _ => network::read(self, type_name, handle).await,
         }
     }
@@ -136,6 +147,8 @@ impl Provider for Ec2Provider {
         match desired.type_name.as_str() {
             "aws_security_group" => security_group::update(self, desired, handle, changed).await,
             "aws_instance" => instance::update(self, desired, handle, changed).await,
+            "aws_flow_log" => flow_log::update(self, desired, handle, changed).await,
+            "aws_launch_template" => launch_template::update(self, desired, handle, changed).await,
             _ => network::update(self, desired, handle, changed).await,
         }
     }
@@ -144,6 +157,8 @@ impl Provider for Ec2Provider {
         let result = match type_name {
             "aws_security_group" => security_group::delete(self, handle).await,
             "aws_instance" => instance::delete(self, handle).await,
+            "aws_flow_log" => flow_log::delete(self, handle).await,
+            "aws_launch_template" => launch_template::delete(self, handle).await,
             _ => network::delete(self, type_name, handle).await,
         };
         match result {
@@ -156,6 +171,8 @@ impl Provider for Ec2Provider {
         match desired.type_name.as_str() {
             "aws_security_group" => security_group::find(self, desired).await,
             "aws_instance" => instance::find(self, desired).await,
+            "aws_flow_log" => flow_log::find(self, desired).await,
+            "aws_launch_template" => launch_template::find(self, desired).await,
             _ => network::find(self, desired).await,
         }
     }
