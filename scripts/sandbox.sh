@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 STACKS=("$@")
 if [ ${#STACKS[@]} -eq 0 ]; then
   STACKS=(stacks/governance.json stacks/iam.json stacks/budgeting.json stacks/networking.json
-          stacks/storage-event-storage.json stacks/bastion.json)
+          stacks/storage-event-storage.json stacks/bastion.json stacks/cluster-system.json
+          stacks/cluster-compute.json stacks/database.json stacks/cache.json stacks/search.json)
 fi
 
 command -v moto_server >/dev/null || { echo "moto_server not found: pip install 'moto[server]'" >&2; exit 2; }
@@ -37,13 +38,18 @@ done
 curl -fsS "${AWS_ENDPOINT_URL}/moto-api/" >/dev/null || { echo "moto did not start (target/sandbox/moto.log)" >&2; exit 2; }
 echo "== moto's server on ${AWS_ENDPOINT_URL} (pid ${MOTO_PID})"
 
-# The sandbox's copies of the stack documents differ from the shipped ones in three places, each
+# The sandbox's copies of the stack documents differ from the shipped ones in four places, each
 # because an emulator is not WeR1's account:
 # - the governance stack attaches its service control policies to WeR1's organisation root and
 #   units by id; the sandbox account becomes a management account of the same shape (a root,
 #   `prod` and `security` units) and the copies name the sandbox's ids;
 # - the bastion's AMI is one of WeR1's; the copy uses one of the emulator's Amazon images;
-# - networking's VPC flow log has no provider yet; the copy marks it managed elsewhere.
+# - the cluster stacks also hold Kubernetes objects (namespaces, Helm releases), which are not
+#   AWS resources, and EKS add-ons, which moto does not serve; the copies mark those types
+#   managed elsewhere, so the sandbox applies every AWS resource moto can hold;
+# - moto 5.2.1 answers CreateDBCluster with `StorageType: aurora` with an internal error (HTTP
+#   500); the database copy leaves `storage_type` out (Aurora's default is the same standard
+#   storage).
 rm -rf target/sandbox/stacks && mkdir -p target/sandbox/stacks
 python3 - "${STACKS[@]}" <<'PY'
 import json, os, sys, boto3
@@ -61,8 +67,13 @@ for path in sys.argv[1:]:
     for wer1_id, sandbox_id in ids.items():
         text = text.replace('"%s"' % wer1_id, '"%s"' % sandbox_id)
     doc = json.loads(text)
-    if any(r["type"] == "aws_flow_log" for r in doc["resources"]):
-        doc.setdefault("managed_elsewhere", {})["aws_flow_log"] = "not provisioned by Tollgate yet (no provider)"
+    for r in doc["resources"]:
+        if not r["type"].startswith("aws_"):
+            doc.setdefault("managed_elsewhere", {})[r["type"]] = "not an AWS resource: outside the sandbox"
+        elif r["type"] == "aws_rds_cluster":
+            r["properties"].pop("storage_type", None)
+        elif r["type"] == "aws_eks_addon":
+            doc.setdefault("managed_elsewhere", {})[r["type"]] = "moto does not serve EKS add-ons"
     with open(os.path.join("target/sandbox/stacks", os.path.basename(path)), "w") as f:
         json.dump(doc, f, indent=2)
 PY
