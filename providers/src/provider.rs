@@ -177,7 +177,10 @@ where
         SdkError::ServiceError(service_err) => {
             let e = service_err.err();
             let code = e.code().map(str::to_owned);
-            if code.is_none() && matches!(status, Some(500 | 501)) {
+            // AWS names its errors; a 404 with no code is an endpoint that does not route the
+            // operation (S3's body-less HEAD 404s get the code `NotFound` from the SDK). Read as
+            // "not found", it would make a delete look already done.
+            if code.is_none() && matches!(status, Some(404 | 500 | 501)) {
                 return ProviderError::NotSupported {
                     service,
                     operation,
@@ -200,7 +203,7 @@ where
                 status,
             }
         }
-        SdkError::ResponseError(_) if matches!(status, Some(500 | 501)) => {
+        SdkError::ResponseError(_) if matches!(status, Some(404 | 500 | 501)) => {
             ProviderError::NotSupported {
                 service,
                 operation,
