@@ -580,9 +580,15 @@ async fn s3_state_lock_admits_exactly_one_of_eight_racers() {
     let location = Location::parse("s3://fault-state/team/state.json").unwrap();
     let barrier = Arc::new(tokio::sync::Barrier::new(RACERS));
     let mut tasks = tokio::task::JoinSet::new();
+    // Through the proxy, which makes moto's conditional write atomic as S3's is (moto 5.2.1
+    // checks `If-None-Match` and then writes, unlocked: under load two racers could both pass).
+    let proxy = FaultProxy::start(&moto.url);
     for i in 0..RACERS {
         // Each racer with its own client, as separate processes would have.
-        let backend = Backend::new(location.clone(), Some(direct(&moto).s3));
+        let backend = Backend::new(
+            location.clone(),
+            Some(AwsClients::from_sdk(sdk_config_for(&proxy.url)).s3),
+        );
         let barrier = Arc::clone(&barrier);
         tasks.spawn(async move {
             let info = racer(i);

@@ -281,6 +281,11 @@ struct Shared {
     log: Mutex<Vec<Seen>>,
     forwarded: AtomicUsize,
     errors: Mutex<Vec<String>>,
+    /// Held while a conditional write (`If-None-Match` / `If-Match`) is forwarded: S3 applies
+    /// one atomically, but moto 5.2.1 checks the condition and then writes, unlocked, on a
+    /// threaded server. Forwarding them one at a time restores S3's guarantee; the clients still
+    /// race each other.
+    conditional_writes: Mutex<()>,
 }
 
 /// The running proxy; stopped when dropped.
@@ -481,10 +486,20 @@ fn exchange(client: TcpStream, upstream: SocketAddr, shared: &Shared) -> Result<
                     .map_err(|e| format!("writing the fault: {e}"))
             })
         }
-        None => forward(&request, upstream, &mut writer).map(|status| {
-            shared.forwarded.fetch_add(1, Ordering::SeqCst);
-            seen.status = status;
-        }),
+        None => {
+            let conditional =
+                request.header("if-none-match").is_some() || request.header("if-match").is_some();
+            let _one_at_a_time = conditional.then(|| {
+                shared
+                    .conditional_writes
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            });
+            forward(&request, upstream, &mut writer).map(|status| {
+                shared.forwarded.fetch_add(1, Ordering::SeqCst);
+                seen.status = status;
+            })
+        }
     };
     let _ = writer.flush();
     let _ = writer.shutdown(Shutdown::Write);
