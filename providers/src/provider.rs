@@ -149,12 +149,44 @@ impl ProviderError {
         }
     }
 
-    /// Whether this says the object does not exist.
+    /// Whether this says the object does not exist: HTTP 404, or a code in one of the services'
+    /// spellings (`NoSuchBucket`, `ResourceNotFoundException`, EC2's `InvalidVpcID.NotFound`,
+    /// RDS's and ElastiCache's `DBClusterNotFoundFault`).
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(404)
             || self.code().is_some_and(|c| {
-                c.starts_with("NoSuch") || c.ends_with("NotFoundException") || c == "NotFound"
+                c.starts_with("NoSuch")
+                    || c.ends_with("NotFoundException")
+                    || c.ends_with("NotFound")
+                    || c.ends_with("NotFoundFault")
             })
+    }
+}
+
+/// `Ok(None)` for a not-found error, so a read or a lookup can say "gone" without an error.
+pub fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuses an update that would change a property in `provider`'s
+/// [`Provider::replace_on_change`] list: plan turns such a change into a replacement, so an
+/// update carrying one is a caller's mistake the service would refuse or ignore.
+pub fn refuse_in_place_change(
+    provider: &dyn Provider,
+    desired: &Desired,
+    changed: &[String],
+) -> Result<(), ProviderError> {
+    let fixed = provider.replace_on_change(&desired.type_name);
+    match changed.iter().find(|c| fixed.contains(&c.as_str())) {
+        Some(p) => Err(ProviderError::Invalid {
+            resource: desired.address(),
+            message: format!("`{p}` cannot change in place; the object must be replaced"),
+        }),
+        None => Ok(()),
     }
 }
 

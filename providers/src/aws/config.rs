@@ -23,7 +23,7 @@ use super::doc::{
     Obj, build_error, changed, field_bool, field_str, invalid, opt_str, owner_of, parse_policy,
     str_list, tag_keys_to_remove, without_owner,
 };
-use crate::provider::{Desired, Handle, Live, Provider, ProviderError, sdk_error};
+use crate::provider::{Desired, Handle, Live, Provider, ProviderError, found, sdk_error};
 
 const SERVICE: &str = "config";
 const RECORDER: &str = "aws_config_configuration_recorder";
@@ -35,26 +35,6 @@ const DEFAULT_NAME: &str = "default";
 #[derive(Debug, Clone)]
 pub struct ConfigProvider {
     client: aws_sdk_config::Client,
-}
-
-fn is_missing(e: &ProviderError) -> bool {
-    e.is_not_found()
-        || e.code().is_some_and(|c| {
-            matches!(
-                c,
-                "NoSuchConfigurationRecorderException"
-                    | "NoSuchDeliveryChannelException"
-                    | "NoSuchConfigRuleException"
-            )
-        })
-}
-
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if is_missing(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 fn name_of(desired: &Desired) -> Result<&str, ProviderError> {

@@ -25,7 +25,8 @@ use serde_json::{Map, Value};
 
 use crate::aws::AwsClients;
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
+    refuse_in_place_change,
 };
 
 const SERVICE: &str = "ec2";
@@ -135,15 +136,7 @@ impl Provider for Ec2Provider {
         handle: &Handle,
         changed: &[String],
     ) -> Result<Handle, ProviderError> {
-        if let Some(p) = changed.iter().find(|c| {
-            self.replace_on_change(&desired.type_name)
-                .contains(&c.as_str())
-        }) {
-            return Err(invalid(
-                desired,
-                format!("`{p}` cannot change in place; the object must be replaced"),
-            ));
-        }
+        refuse_in_place_change(self, desired, changed)?;
         match desired.type_name.as_str() {
             "aws_security_group" => security_group::update(self, desired, handle, changed).await,
             "aws_instance" => instance::update(self, desired, handle, changed).await,
@@ -162,7 +155,7 @@ impl Provider for Ec2Provider {
             _ => network::delete(self, type_name, handle).await,
         };
         match result {
-            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
             other => other,
         }
     }
@@ -175,21 +168,6 @@ impl Provider for Ec2Provider {
             "aws_launch_template" => launch_template::find(self, desired).await,
             _ => network::find(self, desired).await,
         }
-    }
-}
-
-/// The [`ProviderError`] of an EC2 call.
-/// EC2 says "not found" with codes such as `InvalidVpcID.NotFound` or `NatGatewayNotFound`.
-fn is_not_found(e: &ProviderError) -> bool {
-    e.is_not_found() || e.code().is_some_and(|c| c.ends_with("NotFound"))
-}
-
-/// `Ok(None)` for a not-found error.
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
     }
 }
 

@@ -35,7 +35,7 @@ use super::AwsClients;
 use super::doc::{check_owner, invalid, owner_of};
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, error_chain,
-    sdk_error,
+    found, refuse_in_place_change, sdk_error,
 };
 
 const SERVICE: &str = "eks";
@@ -147,15 +147,7 @@ impl Provider for EksProvider {
         handle: &Handle,
         changed: &[String],
     ) -> Result<Handle, ProviderError> {
-        if let Some(p) = changed
-            .iter()
-            .find(|c| self.replace_on_change(&d.type_name).contains(&c.as_str()))
-        {
-            return Err(invalid(
-                d,
-                format!("`{p}` cannot change in place; the object must be replaced"),
-            ));
-        }
+        refuse_in_place_change(self, d, changed)?;
         match d.type_name.as_str() {
             "aws_eks_cluster" => cluster::update(self, d, handle, changed).await,
             "aws_eks_node_group" => nodegroup::update(self, d, handle, changed).await,
@@ -180,15 +172,6 @@ impl Provider for EksProvider {
             "aws_eks_addon" => addon::find(self, d).await,
             other => Err(invalid(d, format!("type `{other}` is not an EKS type"))),
         }
-    }
-}
-
-/// `Ok(None)` for a not-found error (EKS: `ResourceNotFoundException`, HTTP 404).
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
     }
 }
 

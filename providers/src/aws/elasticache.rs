@@ -36,7 +36,8 @@ use super::doc::{
     without_owner,
 };
 use crate::provider::{
-    Desired, Handle, Live, Provider, ProviderError, ProviderSet, api_err, sdk_error,
+    Desired, Handle, Live, Provider, ProviderError, ProviderSet, api_err, found,
+    refuse_in_place_change, sdk_error,
 };
 
 const SERVICE: &str = "elasticache";
@@ -102,22 +103,6 @@ impl ElastiCacheProvider {
     pub fn with_wait_timeout(mut self, timeout: Duration) -> Self {
         self.wait_timeout = timeout;
         self
-    }
-}
-
-/// ElastiCache says "not found" with codes such as `CacheSubnetGroupNotFoundFault`,
-/// `ReplicationGroupNotFoundFault` (HTTP 404) and `CacheClusterNotFound`.
-fn is_not_found(e: &ProviderError) -> bool {
-    e.is_not_found()
-        || e.code()
-            .is_some_and(|c| c.ends_with("NotFoundFault") || c.ends_with("NotFound"))
-}
-
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -1074,15 +1059,7 @@ impl Provider for ElastiCacheProvider {
         handle: &Handle,
         changed: &[String],
     ) -> Result<Handle, ProviderError> {
-        if let Some(p) = changed
-            .iter()
-            .find(|c| self.replace_on_change(&d.type_name).contains(&c.as_str()))
-        {
-            return Err(invalid(
-                d,
-                format!("`{p}` cannot change in place; the object must be replaced"),
-            ));
-        }
+        refuse_in_place_change(self, d, changed)?;
         match d.type_name.as_str() {
             SUBNET_GROUP => self.update_subnet_group(d, handle, changed).await,
             _ => self.update_replication_group(d, handle, changed).await,

@@ -24,7 +24,7 @@ use super::doc::{
     Obj, build_error, changed, check_owner, invalid, json_doc, name_from_arn, opt_bool, opt_i64,
     opt_str, opt_str_list, owner_of, parse_policy, tag_keys_to_remove, without_owner,
 };
-use crate::provider::{Desired, Handle, Live, Provider, ProviderError, sdk_error};
+use crate::provider::{Desired, Handle, Live, Provider, ProviderError, found, sdk_error};
 
 const SERVICE: &str = "iam";
 
@@ -43,15 +43,6 @@ const MAX_POLICY_VERSIONS: usize = 5;
 #[derive(Debug, Clone)]
 pub struct IamProvider {
     client: aws_sdk_iam::Client,
-}
-
-/// `Ok(None)` for a not-found answer (`NoSuchEntity`), else the result.
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
 }
 
 /// `Ok(())` for a not-found answer: deleting what is gone succeeds.

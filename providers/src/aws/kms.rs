@@ -16,7 +16,8 @@ use serde_json::Value;
 use super::AwsClients;
 use super::ec2::{Doc, bool_of, i32_of, invalid, str_of};
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
+    refuse_in_place_change,
 };
 
 const SERVICE: &str = "kms";
@@ -36,14 +37,6 @@ pub struct KmsProvider {
 impl KmsProvider {
     pub fn new(client: aws_sdk_kms::Client) -> Self {
         Self { client }
-    }
-}
-
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -458,15 +451,7 @@ impl Provider for KmsProvider {
         handle: &Handle,
         changed: &[String],
     ) -> Result<Handle, ProviderError> {
-        if let Some(p) = changed
-            .iter()
-            .find(|c| self.replace_on_change(&d.type_name).contains(&c.as_str()))
-        {
-            return Err(invalid(
-                d,
-                format!("`{p}` cannot change in place; the object must be replaced"),
-            ));
-        }
+        refuse_in_place_change(self, d, changed)?;
         match d.type_name.as_str() {
             "aws_kms_key" => self.update_key(d, handle, changed).await,
             _ => {

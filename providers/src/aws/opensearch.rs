@@ -32,7 +32,8 @@ use serde_json::{Map, Value, json};
 use super::AwsClients;
 use super::doc::{check_owner, invalid, json_doc, owner_of, parse_policy, tag_keys_to_remove};
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
+    refuse_in_place_change,
 };
 
 const SERVICE: &str = "opensearch";
@@ -131,14 +132,6 @@ impl OpenSearchProvider {
         self.wait_timeout = timeout;
         self.poll_interval = poll_interval;
         self
-    }
-}
-
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -984,12 +977,7 @@ impl Provider for OpenSearchProvider {
         handle: &Handle,
         changed: &[String],
     ) -> Result<Handle, ProviderError> {
-        if changed.iter().any(|c| c == "domain_name") {
-            return Err(invalid(
-                d,
-                "`domain_name` cannot change in place; the object must be replaced",
-            ));
-        }
+        refuse_in_place_change(self, d, changed)?;
         self.update_domain(d, handle, changed).await
     }
 

@@ -19,7 +19,7 @@ use super::doc::{
     Obj, build_error, changed, check_owner, invalid, json_doc, opt_str, owner_of, parse_policy,
     tag_keys_to_remove, without_owner,
 };
-use crate::provider::{Desired, Handle, Live, Provider, ProviderError, sdk_error};
+use crate::provider::{Desired, Handle, Live, Provider, ProviderError, found, sdk_error};
 
 const SERVICE: &str = "organizations";
 const POLICY: &str = "aws_organizations_policy";
@@ -69,26 +69,10 @@ where
     move |e| explain(sdk_error(SERVICE, operation, e))
 }
 
-fn is_missing(e: &ProviderError) -> bool {
-    e.is_not_found()
-        || e.code().is_some_and(|c| {
-            matches!(
-                c,
-                "PolicyNotFoundException"
-                    | "TargetNotFoundException"
-                    | "PolicyNotAttachedException"
-                    | "OrganizationalUnitNotFoundException"
-                    | "AccountNotFoundException"
-            )
-        })
-}
-
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if is_missing(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
+/// Gone, for a detach: the policy, the target, or the attachment itself
+/// (`PolicyNotAttachedException`).
+fn is_detached(e: &ProviderError) -> bool {
+    e.is_not_found() || e.code() == Some("PolicyNotAttachedException")
 }
 
 fn org_tags(desired: &Desired) -> Result<Vec<Tag>, ProviderError> {
@@ -420,7 +404,10 @@ impl Provider for OrganizationsProvider {
                     .map_err(err("DetachPolicy"))
             }
         };
-        found(result).map(|_| ())
+        match result {
+            Err(e) if is_detached(&e) => Ok(()),
+            other => other,
+        }
     }
 
     async fn find(&self, desired: &Desired) -> Result<Option<Handle>, ProviderError> {

@@ -47,7 +47,8 @@ use serde_json::Value;
 use super::AwsClients;
 use super::doc::{invalid, opt_i64};
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, sdk_error,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
+    refuse_in_place_change, sdk_error,
 };
 
 const SERVICE: &str = "rds";
@@ -148,15 +149,7 @@ impl Provider for RdsProvider {
         handle: &Handle,
         changed: &[String],
     ) -> Result<Handle, ProviderError> {
-        if let Some(p) = changed
-            .iter()
-            .find(|c| self.replace_on_change(&d.type_name).contains(&c.as_str()))
-        {
-            return Err(invalid(
-                d,
-                format!("`{p}` cannot change in place; the object must be replaced"),
-            ));
-        }
+        refuse_in_place_change(self, d, changed)?;
         match d.type_name.as_str() {
             "aws_db_subnet_group" => groups::update_subnet_group(self, d, handle, changed).await,
             "aws_rds_cluster_parameter_group" => {
@@ -208,23 +201,6 @@ fn not_rds(type_name: &str, handle: &Handle) -> ProviderError {
     ProviderError::Invalid {
         resource: handle.provider_id.clone(),
         message: format!("type `{type_name}` is not an RDS type"),
-    }
-}
-
-/// RDS says "not found" with codes such as `DBClusterNotFoundFault`, `DBInstanceNotFound`,
-/// `DBSubnetGroupNotFoundFault` or `DBParameterGroupNotFound`.
-fn is_not_found(e: &ProviderError) -> bool {
-    e.is_not_found()
-        || e.code()
-            .is_some_and(|c| c.ends_with("NotFound") || c.ends_with("NotFoundFault"))
-}
-
-/// `Ok(None)` for a not-found error.
-fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
-    match r {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(e),
     }
 }
 

@@ -11,6 +11,7 @@ use super::AwsClients;
 use super::ec2::{Doc, bool_of, invalid, str_of};
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
+    refuse_in_place_change,
 };
 
 const SERVICE: &str = "sns";
@@ -165,12 +166,7 @@ impl Provider for SnsProvider {
         changed: &[String],
     ) -> Result<Handle, ProviderError> {
         let arn = handle.provider_id.as_str();
-        if let Some(p) = changed.iter().find(|c| *c == "name" || *c == "fifo_topic") {
-            return Err(invalid(
-                d,
-                format!("`{p}` cannot change in place; the topic must be replaced"),
-            ));
-        }
+        refuse_in_place_change(self, d, changed)?;
         let attrs = attributes(d)?;
         for (prop, attr) in [
             ("display_name", "DisplayName"),

@@ -205,14 +205,6 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
     Ok(Handle::new(id.to_owned()))
 }
 
-/// EC2 says a template is missing with `InvalidLaunchTemplateId.NotFound` or
-/// `InvalidLaunchTemplateName.NotFoundException`.
-fn missing_template(e: &ProviderError) -> bool {
-    e.is_not_found()
-        || e.code()
-            .is_some_and(|c| c.starts_with("InvalidLaunchTemplate") && c.contains("NotFound"))
-}
-
 pub(super) async fn read(p: &Ec2Provider, handle: &Handle) -> Result<Option<Live>, ProviderError> {
     let id = handle.provider_id.as_str();
     let described = p
@@ -227,7 +219,7 @@ pub(super) async fn read(p: &Ec2Provider, handle: &Handle) -> Result<Option<Live
             Some(t) => t.clone(),
             None => return Ok(None),
         },
-        Err(e) if missing_template(&e) => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
     let Some(versions) = found(
@@ -398,7 +390,7 @@ pub(super) async fn delete(p: &Ec2Provider, handle: &Handle) -> Result<(), Provi
         .map_err(api_err(SERVICE, "DeleteLaunchTemplate"))
     {
         Ok(_) => Ok(()),
-        Err(e) if missing_template(&e) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
         Err(e) => Err(e),
     }
 }
@@ -418,7 +410,7 @@ pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>,
             .first()
             .and_then(|t| t.launch_template_id())
             .map(|id| Handle::new(id.to_owned()))),
-        Err(e) if missing_template(&e) => Ok(None),
+        Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
