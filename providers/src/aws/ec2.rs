@@ -21,9 +21,10 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::aws::AwsClients;
+use crate::aws::doc::{Obj, field_bool, field_i64, field_str, invalid};
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
     refuse_in_place_change,
@@ -171,13 +172,6 @@ impl Provider for Ec2Provider {
     }
 }
 
-pub(super) fn invalid(desired: &Desired, message: impl Into<String>) -> ProviderError {
-    ProviderError::Invalid {
-        resource: desired.address(),
-        message: message.into(),
-    }
-}
-
 /// The document's tags plus [`OWNER_TAG`], for a create call.
 fn tag_spec(resource_type: ResourceType, desired: &Desired) -> TagSpecification {
     TagSpecification::builder()
@@ -286,40 +280,6 @@ where
     }
 }
 
-/// A JSON object built from optional fields: absent values are left out, so a read returns
-/// only what the service reports.
-#[derive(Debug, Default)]
-pub(super) struct Doc(Map<String, Value>);
-
-impl Doc {
-    pub(super) fn new() -> Self {
-        Self::default()
-    }
-
-    pub(super) fn set(mut self, key: &str, value: Option<impl Into<Value>>) -> Self {
-        if let Some(v) = value {
-            self.0.insert(key.to_owned(), v.into());
-        }
-        self
-    }
-
-    pub(super) fn value(self) -> Value {
-        Value::Object(self.0)
-    }
-}
-
-pub(super) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
-pub(super) fn bool_of(v: &Value, key: &str) -> Option<bool> {
-    v.get(key).and_then(Value::as_bool)
-}
-
-pub(super) fn int_of(v: &Value, key: &str) -> Option<i64> {
-    v.get(key).and_then(Value::as_i64)
-}
-
 /// A list of strings (absent → empty).
 fn strings_of(v: &Value, key: &str) -> Vec<String> {
     v.get(key)
@@ -339,7 +299,7 @@ pub(super) fn i32_of(
     v: &Value,
     key: &str,
 ) -> Result<Option<i32>, ProviderError> {
-    match int_of(v, key) {
+    match field_i64(v, key) {
         None => Ok(None),
         Some(n) => i32::try_from(n)
             .map(Some)

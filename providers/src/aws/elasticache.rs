@@ -32,8 +32,8 @@ use serde_json::{Value, json};
 
 use super::AwsClients;
 use super::doc::{
-    check_owner, invalid, opt_bool, opt_i64, opt_str, opt_str_list, owner_of, tag_keys_to_remove,
-    without_owner,
+    Obj, check_owner, invalid, opt_bool, opt_i64, opt_str, opt_str_list, owner_of,
+    tag_keys_to_remove, without_owner,
 };
 use crate::provider::{
     Desired, Handle, Live, Provider, ProviderError, ProviderSet, api_err, found,
@@ -664,107 +664,6 @@ impl ElastiCacheProvider {
             None => None,
         };
 
-        let mut p = serde_json::Map::new();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                p.insert(k.to_owned(), v);
-            }
-        };
-        put(
-            "replication_group_id",
-            g.replication_group_id().map(|s| json!(s)),
-        );
-        put("description", g.description().map(|s| json!(s)));
-        put("engine", g.engine().map(|s| json!(s)));
-        put(
-            "engine_version",
-            cluster
-                .as_ref()
-                .and_then(|c| c.engine_version())
-                .map(|v| json!(canonical_engine_version(v))),
-        );
-        put("node_type", g.cache_node_type().map(|s| json!(s)));
-        put("num_cache_clusters", Some(json!(g.member_clusters().len())));
-        put(
-            "port",
-            g.node_groups()
-                .first()
-                .and_then(|n| n.primary_endpoint())
-                .and_then(|e| e.port())
-                .or_else(|| g.configuration_endpoint().and_then(|e| e.port()))
-                .map(|n| json!(n)),
-        );
-        put(
-            "parameter_group_name",
-            cluster
-                .as_ref()
-                .and_then(|c| c.cache_parameter_group())
-                .and_then(|pg| pg.cache_parameter_group_name())
-                .map(|s| json!(s)),
-        );
-        put(
-            "subnet_group_name",
-            cluster
-                .as_ref()
-                .and_then(|c| c.cache_subnet_group_name())
-                .map(|s| json!(s)),
-        );
-        put(
-            "security_group_ids",
-            cluster.as_ref().map(|c| {
-                let mut ids: Vec<&str> = c
-                    .security_groups()
-                    .iter()
-                    .filter_map(|s| s.security_group_id())
-                    .collect();
-                ids.sort_unstable();
-                json!(ids)
-            }),
-        );
-        put(
-            "at_rest_encryption_enabled",
-            g.at_rest_encryption_enabled().map(|b| json!(b)),
-        );
-        put("kms_key_id", g.kms_key_id().map(|s| json!(s)));
-        put(
-            "transit_encryption_enabled",
-            g.transit_encryption_enabled().map(|b| json!(b)),
-        );
-        put(
-            "transit_encryption_mode",
-            g.transit_encryption_mode().map(|m| json!(m.as_str())),
-        );
-        put(
-            "automatic_failover_enabled",
-            g.automatic_failover()
-                .map(|s| json!(matches!(s.as_str(), "enabled" | "enabling"))),
-        );
-        put(
-            "multi_az_enabled",
-            g.multi_az().map(|s| json!(s.as_str() == "enabled")),
-        );
-        put(
-            "snapshot_retention_limit",
-            g.snapshot_retention_limit().map(|n| json!(n)),
-        );
-        put("snapshot_window", g.snapshot_window().map(|s| json!(s)));
-        put(
-            "maintenance_window",
-            cluster
-                .as_ref()
-                .and_then(|c| c.preferred_maintenance_window())
-                .map(|s| json!(s)),
-        );
-        put(
-            "auto_minor_version_upgrade",
-            g.auto_minor_version_upgrade()
-                .or_else(|| {
-                    cluster
-                        .as_ref()
-                        .and_then(|c| c.auto_minor_version_upgrade())
-                })
-                .map(|b| json!(b)),
-        );
         let mut logs: Vec<Value> = g
             .log_delivery_configurations()
             .iter()
@@ -772,8 +671,104 @@ impl ElastiCacheProvider {
             .map(log_delivery_doc)
             .collect();
         logs.sort_by(|a, b| a["log_type"].as_str().cmp(&b["log_type"].as_str()));
-        put("log_delivery_configuration", Some(json!(logs)));
-        let mut props = Value::Object(p);
+        let p = Obj::new()
+            .opt(
+                "replication_group_id",
+                g.replication_group_id().map(|s| json!(s)),
+            )
+            .opt("description", g.description().map(|s| json!(s)))
+            .opt("engine", g.engine().map(|s| json!(s)))
+            .opt(
+                "engine_version",
+                cluster
+                    .as_ref()
+                    .and_then(|c| c.engine_version())
+                    .map(|v| json!(canonical_engine_version(v))),
+            )
+            .opt("node_type", g.cache_node_type().map(|s| json!(s)))
+            .opt("num_cache_clusters", Some(json!(g.member_clusters().len())))
+            .opt(
+                "port",
+                g.node_groups()
+                    .first()
+                    .and_then(|n| n.primary_endpoint())
+                    .and_then(|e| e.port())
+                    .or_else(|| g.configuration_endpoint().and_then(|e| e.port()))
+                    .map(|n| json!(n)),
+            )
+            .opt(
+                "parameter_group_name",
+                cluster
+                    .as_ref()
+                    .and_then(|c| c.cache_parameter_group())
+                    .and_then(|pg| pg.cache_parameter_group_name())
+                    .map(|s| json!(s)),
+            )
+            .opt(
+                "subnet_group_name",
+                cluster
+                    .as_ref()
+                    .and_then(|c| c.cache_subnet_group_name())
+                    .map(|s| json!(s)),
+            )
+            .opt(
+                "security_group_ids",
+                cluster.as_ref().map(|c| {
+                    let mut ids: Vec<&str> = c
+                        .security_groups()
+                        .iter()
+                        .filter_map(|s| s.security_group_id())
+                        .collect();
+                    ids.sort_unstable();
+                    json!(ids)
+                }),
+            )
+            .opt(
+                "at_rest_encryption_enabled",
+                g.at_rest_encryption_enabled().map(|b| json!(b)),
+            )
+            .opt("kms_key_id", g.kms_key_id().map(|s| json!(s)))
+            .opt(
+                "transit_encryption_enabled",
+                g.transit_encryption_enabled().map(|b| json!(b)),
+            )
+            .opt(
+                "transit_encryption_mode",
+                g.transit_encryption_mode().map(|m| json!(m.as_str())),
+            )
+            .opt(
+                "automatic_failover_enabled",
+                g.automatic_failover()
+                    .map(|s| json!(matches!(s.as_str(), "enabled" | "enabling"))),
+            )
+            .opt(
+                "multi_az_enabled",
+                g.multi_az().map(|s| json!(s.as_str() == "enabled")),
+            )
+            .opt(
+                "snapshot_retention_limit",
+                g.snapshot_retention_limit().map(|n| json!(n)),
+            )
+            .opt("snapshot_window", g.snapshot_window().map(|s| json!(s)))
+            .opt(
+                "maintenance_window",
+                cluster
+                    .as_ref()
+                    .and_then(|c| c.preferred_maintenance_window())
+                    .map(|s| json!(s)),
+            )
+            .opt(
+                "auto_minor_version_upgrade",
+                g.auto_minor_version_upgrade()
+                    .or_else(|| {
+                        cluster
+                            .as_ref()
+                            .and_then(|c| c.auto_minor_version_upgrade())
+                    })
+                    .map(|b| json!(b)),
+            )
+            .opt("log_delivery_configuration", Some(json!(logs)));
+        let mut props = p.build();
         normalize_replication_group(&mut props);
 
         let tags = match g.arn() {

@@ -14,7 +14,8 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::Value;
 
 use super::AwsClients;
-use super::ec2::{Doc, bool_of, i32_of, invalid, str_of};
+use super::doc::{Obj, field_bool, field_str, invalid};
+use super::ec2::i32_of;
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
     refuse_in_place_change,
@@ -78,10 +79,10 @@ impl KmsProvider {
         let out = self
             .client
             .create_key()
-            .set_description(str_of(props, "description").map(str::to_owned))
-            .set_key_usage(str_of(props, "key_usage").map(KeyUsageType::from))
-            .set_key_spec(str_of(props, "customer_master_key_spec").map(KeySpec::from))
-            .set_multi_region(bool_of(props, "multi_region"))
+            .set_description(field_str(props, "description").map(str::to_owned))
+            .set_key_usage(field_str(props, "key_usage").map(KeyUsageType::from))
+            .set_key_spec(field_str(props, "customer_master_key_spec").map(KeySpec::from))
+            .set_multi_region(field_bool(props, "multi_region"))
             .set_policy(policy_text(d)?)
             .set_tags(Some(kms_tags(d.tags_with_owner(), d)?))
             .send()
@@ -96,10 +97,10 @@ impl KmsProvider {
         })?;
         let key_id = meta.key_id().to_owned();
         let arn = meta.arn().unwrap_or(&key_id).to_owned();
-        if bool_of(props, "enable_key_rotation") == Some(true) {
+        if field_bool(props, "enable_key_rotation") == Some(true) {
             self.set_rotation(d, &key_id).await?;
         }
-        if bool_of(props, "is_enabled") == Some(false) {
+        if field_bool(props, "is_enabled") == Some(false) {
             self.client
                 .disable_key()
                 .key_id(&key_id)
@@ -111,7 +112,7 @@ impl KmsProvider {
     }
 
     async fn set_rotation(&self, d: &Desired, key_id: &str) -> Result<(), ProviderError> {
-        if bool_of(&d.properties, "enable_key_rotation") == Some(true) {
+        if field_bool(&d.properties, "enable_key_rotation") == Some(true) {
             self.client
                 .enable_key_rotation()
                 .key_id(key_id)
@@ -198,16 +199,16 @@ impl KmsProvider {
             .map_err(api_err(SERVICE, "GetKeyPolicy"))?
             .policy()
             .map(|p| serde_json::from_str(p).unwrap_or_else(|_| Value::String(p.to_owned())));
-        let props = Doc::new()
-            .set("description", meta.description())
-            .set("key_usage", meta.key_usage().map(|u| u.as_str()))
-            .set("customer_master_key_spec", spec)
-            .set("enable_key_rotation", rotation)
-            .set("rotation_period_in_days", period)
-            .set("multi_region", meta.multi_region())
-            .set("is_enabled", Some(meta.enabled()))
-            .set("policy", policy)
-            .value();
+        let props = Obj::new()
+            .opt("description", meta.description())
+            .opt("key_usage", meta.key_usage().map(|u| u.as_str()))
+            .opt("customer_master_key_spec", spec)
+            .opt("enable_key_rotation", rotation)
+            .opt("rotation_period_in_days", period)
+            .opt("multi_region", meta.multi_region())
+            .opt("is_enabled", Some(meta.enabled()))
+            .opt("policy", policy)
+            .build();
         let mut tags = self.live_tags(key_id).await?;
         tags.remove(OWNER_TAG);
         Ok(Some(Live {
@@ -230,7 +231,7 @@ impl KmsProvider {
             self.client
                 .update_key_description()
                 .key_id(key_id)
-                .description(str_of(props, "description").unwrap_or_default())
+                .description(field_str(props, "description").unwrap_or_default())
                 .send()
                 .await
                 .map_err(api_err(SERVICE, "UpdateKeyDescription"))?;
@@ -248,7 +249,7 @@ impl KmsProvider {
                 .map_err(api_err(SERVICE, "PutKeyPolicy"))?;
         }
         if has("is_enabled") {
-            if bool_of(props, "is_enabled") == Some(false) {
+            if field_bool(props, "is_enabled") == Some(false) {
                 self.client
                     .disable_key()
                     .key_id(key_id)
@@ -435,10 +436,10 @@ impl Provider for KmsProvider {
                 };
                 Ok(Some(Live {
                     handle: handle.clone(),
-                    properties: Doc::new()
-                        .set("name", a.alias_name())
-                        .set("target_key_id", target)
-                        .value(),
+                    properties: Obj::new()
+                        .opt("name", a.alias_name())
+                        .opt("target_key_id", target)
+                        .build(),
                     tags: BTreeMap::new(),
                 }))
             }

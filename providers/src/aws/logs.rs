@@ -8,7 +8,8 @@ use std::sync::Arc;
 use aws_sdk_cloudwatchlogs::types::LogGroupClass;
 
 use super::AwsClients;
-use super::ec2::{Doc, bool_of, i32_of, invalid, str_of};
+use super::doc::{Obj, field_bool, field_str, invalid};
+use super::ec2::i32_of;
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
 };
@@ -37,7 +38,7 @@ impl LogsProvider {
 
 fn handle_for(name: &str, arn: &str, d: Option<&Desired>) -> Handle {
     let mut h = Handle::with_reference(name, arn);
-    if d.and_then(|d| bool_of(&d.properties, SKIP_DESTROY)) == Some(true) {
+    if d.and_then(|d| field_bool(&d.properties, SKIP_DESTROY)) == Some(true) {
         h.attributes.insert(SKIP_DESTROY.into(), "true".into());
     }
     h
@@ -132,8 +133,10 @@ impl Provider for LogsProvider {
         self.client
             .create_log_group()
             .log_group_name(name)
-            .set_kms_key_id(str_of(&d.properties, "kms_key_id").map(str::to_owned))
-            .set_log_group_class(str_of(&d.properties, "log_group_class").map(LogGroupClass::from))
+            .set_kms_key_id(field_str(&d.properties, "kms_key_id").map(str::to_owned))
+            .set_log_group_class(
+                field_str(&d.properties, "log_group_class").map(LogGroupClass::from),
+            )
             .set_tags(Some(d.tags_with_owner().into_iter().collect()))
             .send()
             .await
@@ -162,12 +165,12 @@ impl Provider for LogsProvider {
             None => BTreeMap::new(),
         };
         tags.remove(OWNER_TAG);
-        let props = Doc::new()
-            .set("name", g.log_group_name())
-            .set("retention_in_days", g.retention_in_days())
-            .set("kms_key_id", g.kms_key_id())
-            .set("log_group_class", g.log_group_class().map(|c| c.as_str()))
-            .value();
+        let props = Obj::new()
+            .opt("name", g.log_group_name())
+            .opt("retention_in_days", g.retention_in_days())
+            .opt("kms_key_id", g.kms_key_id())
+            .opt("log_group_class", g.log_group_class().map(|c| c.as_str()))
+            .build();
         Ok(Some(Live {
             handle: handle.clone(),
             properties: props,
@@ -196,7 +199,7 @@ impl Provider for LogsProvider {
             self.set_retention(d, name).await?;
         }
         if has("kms_key_id") {
-            match str_of(&d.properties, "kms_key_id") {
+            match field_str(&d.properties, "kms_key_id") {
                 Some(key) => self
                     .client
                     .associate_kms_key()

@@ -30,7 +30,7 @@ use aws_sdk_opensearch::types::{
 use serde_json::{Map, Value, json};
 
 use super::AwsClients;
-use super::doc::{check_owner, invalid, json_doc, owner_of, parse_policy, tag_keys_to_remove};
+use super::doc::{Obj, check_owner, invalid, json_doc, owner_of, parse_policy, tag_keys_to_remove};
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
     refuse_in_place_change,
@@ -479,164 +479,130 @@ fn normalize_domain(v: &mut Value) {
 
 /// A live domain in document shape (canonical).
 fn domain_doc(st: &DomainStatus) -> Value {
-    let mut p = Map::new();
-    let mut put = |k: &str, v: Value| {
-        p.insert(k.to_owned(), v);
-    };
-    put("domain_name", json!(st.domain_name()));
-    if let Some(v) = st.engine_version() {
-        put("engine_version", json!(v));
-    }
-    if let Some(c) = st.cluster_config() {
-        let mut o = Map::new();
-        let mut set = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                o.insert(k.to_owned(), v);
-            }
-        };
-        set(
-            "instance_type",
-            c.instance_type().map(|t| json!(t.as_str())),
-        );
-        set("instance_count", c.instance_count().map(|x| json!(x)));
-        set(
-            "dedicated_master_enabled",
-            c.dedicated_master_enabled().map(|x| json!(x)),
-        );
-        set(
-            "dedicated_master_type",
-            c.dedicated_master_type().map(|t| json!(t.as_str())),
-        );
-        set(
-            "dedicated_master_count",
-            c.dedicated_master_count().map(|x| json!(x)),
-        );
-        set(
-            "zone_awareness_enabled",
-            c.zone_awareness_enabled().map(|x| json!(x)),
-        );
-        set(
-            "zone_awareness_config",
-            c.zone_awareness_config()
-                .map(|z| json!({"availability_zone_count": z.availability_zone_count()})),
-        );
-        set("warm_enabled", c.warm_enabled().map(|x| json!(x)));
-        set("warm_type", c.warm_type().map(|t| json!(t.as_str())));
-        set("warm_count", c.warm_count().map(|x| json!(x)));
-        set(
-            "multi_az_with_standby_enabled",
-            c.multi_az_with_standby_enabled().map(|x| json!(x)),
-        );
-        put("cluster_config", Value::Object(o));
-    }
-    if let Some(e) = st.ebs_options() {
-        let mut o = Map::new();
-        let mut set = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                o.insert(k.to_owned(), v);
-            }
-        };
-        set("ebs_enabled", e.ebs_enabled().map(|x| json!(x)));
-        set("volume_size", e.volume_size().map(|x| json!(x)));
-        set("volume_type", e.volume_type().map(|t| json!(t.as_str())));
-        set("iops", e.iops().map(|x| json!(x)));
-        set("throughput", e.throughput().map(|x| json!(x)));
-        put("ebs_options", Value::Object(o));
-    }
-    if let Some(e) = st.encryption_at_rest_options() {
-        let mut o = Map::new();
-        if let Some(x) = e.enabled() {
-            o.insert("enabled".into(), json!(x));
-        }
-        if let Some(k) = e.kms_key_id() {
-            o.insert("kms_key_id".into(), json!(k));
-        }
-        put("encrypt_at_rest", Value::Object(o));
-    }
-    if let Some(e) = st.node_to_node_encryption_options() {
-        let mut o = Map::new();
-        if let Some(x) = e.enabled() {
-            o.insert("enabled".into(), json!(x));
-        }
-        put("node_to_node_encryption", Value::Object(o));
-    }
-    if let Some(e) = st.domain_endpoint_options() {
-        let mut o = Map::new();
-        let mut set = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                o.insert(k.to_owned(), v);
-            }
-        };
-        set("enforce_https", e.enforce_https().map(|x| json!(x)));
-        set(
-            "tls_security_policy",
-            e.tls_security_policy().map(|t| json!(t.as_str())),
-        );
-        set(
-            "custom_endpoint_enabled",
-            e.custom_endpoint_enabled().map(|x| json!(x)),
-        );
-        set("custom_endpoint", e.custom_endpoint().map(|x| json!(x)));
-        set(
-            "custom_endpoint_certificate_arn",
-            e.custom_endpoint_certificate_arn().map(|x| json!(x)),
-        );
-        put("domain_endpoint_options", Value::Object(o));
-    }
-    if let Some(v) = st.vpc_options() {
-        put(
-            "vpc_options",
-            json!({"subnet_ids": v.subnet_ids(), "security_group_ids": v.security_group_ids()}),
-        );
-    }
-    if let Some(a) = st.advanced_security_options() {
-        let mut o = Map::new();
-        let mut set = |k: &str, v: Option<bool>| {
-            if let Some(v) = v {
-                o.insert(k.to_owned(), json!(v));
-            }
-        };
-        set("enabled", a.enabled());
-        set("anonymous_auth_enabled", a.anonymous_auth_enabled());
-        set(
-            "internal_user_database_enabled",
-            a.internal_user_database_enabled(),
-        );
-        put("advanced_security_options", Value::Object(o));
-    }
-    if let Some(m) = st.log_publishing_options() {
-        let list: Vec<Value> = m
-            .iter()
+    let cluster = st.cluster_config().map(|c| {
+        Obj::new()
+            .opt("instance_type", c.instance_type().map(|t| t.as_str()))
+            .opt("instance_count", c.instance_count())
+            .opt("dedicated_master_enabled", c.dedicated_master_enabled())
+            .opt(
+                "dedicated_master_type",
+                c.dedicated_master_type().map(|t| t.as_str()),
+            )
+            .opt("dedicated_master_count", c.dedicated_master_count())
+            .opt("zone_awareness_enabled", c.zone_awareness_enabled())
+            .opt(
+                "zone_awareness_config",
+                c.zone_awareness_config()
+                    .map(|z| json!({"availability_zone_count": z.availability_zone_count()})),
+            )
+            .opt("warm_enabled", c.warm_enabled())
+            .opt("warm_type", c.warm_type().map(|t| t.as_str()))
+            .opt("warm_count", c.warm_count())
+            .opt(
+                "multi_az_with_standby_enabled",
+                c.multi_az_with_standby_enabled(),
+            )
+            .build()
+    });
+    let ebs = st.ebs_options().map(|e| {
+        Obj::new()
+            .opt("ebs_enabled", e.ebs_enabled())
+            .opt("volume_size", e.volume_size())
+            .opt("volume_type", e.volume_type().map(|t| t.as_str()))
+            .opt("iops", e.iops())
+            .opt("throughput", e.throughput())
+            .build()
+    });
+    let endpoint = st.domain_endpoint_options().map(|e| {
+        Obj::new()
+            .opt("enforce_https", e.enforce_https())
+            .opt(
+                "tls_security_policy",
+                e.tls_security_policy().map(|t| t.as_str()),
+            )
+            .opt("custom_endpoint_enabled", e.custom_endpoint_enabled())
+            .opt("custom_endpoint", e.custom_endpoint())
+            .opt(
+                "custom_endpoint_certificate_arn",
+                e.custom_endpoint_certificate_arn(),
+            )
+            .build()
+    });
+    let logs = st.log_publishing_options().map(|m| {
+        m.iter()
             .map(|(t, o)| {
-                let mut e = Map::new();
-                e.insert("log_type".into(), json!(t.as_str()));
-                if let Some(a) = o.cloud_watch_logs_log_group_arn() {
-                    e.insert("cloudwatch_log_group_arn".into(), json!(a));
-                }
-                e.insert("enabled".into(), json!(o.enabled().unwrap_or(false)));
-                Value::Object(e)
+                Obj::new()
+                    .set("log_type", t.as_str())
+                    .opt(
+                        "cloudwatch_log_group_arn",
+                        o.cloud_watch_logs_log_group_arn(),
+                    )
+                    .set("enabled", o.enabled().unwrap_or(false))
+                    .build()
             })
-            .collect();
-        put("log_publishing_options", json!(list));
-    }
-    if let Some(o) = st.snapshot_options() {
-        let mut x = Map::new();
-        if let Some(h) = o.automated_snapshot_start_hour() {
-            x.insert("automated_snapshot_start_hour".into(), json!(h));
-        }
-        put("snapshot_options", Value::Object(x));
-    }
-    if let Some(o) = st.software_update_options() {
-        let mut x = Map::new();
-        if let Some(a) = o.auto_software_update_enabled() {
-            x.insert("auto_software_update_enabled".into(), json!(a));
-        }
-        put("software_update_options", Value::Object(x));
-    }
-    if let Some(a) = st.access_policies().filter(|a| !a.is_empty()) {
-        put("access_policies", json!(a));
-    }
-    let mut v = Value::Object(p);
+            .collect::<Vec<Value>>()
+    });
+    let mut v = Obj::new()
+        .set("domain_name", st.domain_name())
+        .opt("engine_version", st.engine_version())
+        .opt("cluster_config", cluster)
+        .opt("ebs_options", ebs)
+        .opt(
+            "encrypt_at_rest",
+            st.encryption_at_rest_options().map(|e| {
+                Obj::new()
+                    .opt("enabled", e.enabled())
+                    .opt("kms_key_id", e.kms_key_id())
+                    .build()
+            }),
+        )
+        .opt(
+            "node_to_node_encryption",
+            st.node_to_node_encryption_options()
+                .map(|e| Obj::new().opt("enabled", e.enabled()).build()),
+        )
+        .opt("domain_endpoint_options", endpoint)
+        .opt(
+            "vpc_options",
+            st.vpc_options().map(|v| {
+                json!({"subnet_ids": v.subnet_ids(), "security_group_ids": v.security_group_ids()})
+            }),
+        )
+        .opt(
+            "advanced_security_options",
+            st.advanced_security_options().map(|a| {
+                Obj::new()
+                    .opt("enabled", a.enabled())
+                    .opt("anonymous_auth_enabled", a.anonymous_auth_enabled())
+                    .opt(
+                        "internal_user_database_enabled",
+                        a.internal_user_database_enabled(),
+                    )
+                    .build()
+            }),
+        )
+        .opt("log_publishing_options", logs)
+        .opt(
+            "snapshot_options",
+            st.snapshot_options().map(|o| {
+                Obj::new()
+                    .opt("automated_snapshot_start_hour", o.automated_snapshot_start_hour())
+                    .build()
+            }),
+        )
+        .opt(
+            "software_update_options",
+            st.software_update_options().map(|o| {
+                Obj::new()
+                    .opt("auto_software_update_enabled", o.auto_software_update_enabled())
+                    .build()
+            }),
+        )
+        .opt(
+            "access_policies",
+            st.access_policies().filter(|a| !a.is_empty()),
+        )
+        .build();
     normalize_domain(&mut v);
     v
 }

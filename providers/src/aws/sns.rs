@@ -8,7 +8,7 @@ use aws_sdk_sns::types::Tag;
 use serde_json::Value;
 
 use super::AwsClients;
-use super::ec2::{Doc, bool_of, invalid, str_of};
+use super::doc::{Obj, field_bool, field_str, invalid};
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err,
     refuse_in_place_change,
@@ -39,10 +39,10 @@ impl SnsProvider {
 fn attributes(d: &Desired) -> Result<Vec<(&'static str, String)>, ProviderError> {
     let props = &d.properties;
     let mut out = Vec::new();
-    if let Some(v) = str_of(props, "display_name") {
+    if let Some(v) = field_str(props, "display_name") {
         out.push(("DisplayName", v.to_owned()));
     }
-    if let Some(v) = str_of(props, "kms_master_key_id") {
+    if let Some(v) = field_str(props, "kms_master_key_id") {
         out.push(("KmsMasterKeyId", v.to_owned()));
     }
     match d.prop("policy") {
@@ -107,7 +107,7 @@ impl Provider for SnsProvider {
         for (k, v) in attributes(d)? {
             call = call.attributes(k, v);
         }
-        if bool_of(&d.properties, "fifo_topic") == Some(true) {
+        if field_bool(&d.properties, "fifo_topic") == Some(true) {
             call = call.attributes("FifoTopic", "true");
         }
         let out = call.send().await.map_err(api_err(SERVICE, "CreateTopic"))?;
@@ -137,19 +137,19 @@ impl Provider for SnsProvider {
         };
         let attrs = out.attributes().cloned().unwrap_or_default();
         let get = |k: &str| attrs.get(k).filter(|v| !v.is_empty()).cloned();
-        let props = Doc::new()
-            .set("name", Some(topic_name(arn)))
-            .set("display_name", get("DisplayName"))
-            .set("kms_master_key_id", get("KmsMasterKeyId"))
-            .set(
+        let props = Obj::new()
+            .opt("name", Some(topic_name(arn)))
+            .opt("display_name", get("DisplayName"))
+            .opt("kms_master_key_id", get("KmsMasterKeyId"))
+            .opt(
                 "fifo_topic",
                 Some(get("FifoTopic").is_some_and(|v| v == "true")),
             )
-            .set(
+            .opt(
                 "policy",
                 get("Policy").map(|p| serde_json::from_str(&p).unwrap_or(Value::String(p))),
             )
-            .value();
+            .build();
         let mut tags = self.tags(arn).await?;
         tags.remove(OWNER_TAG);
         Ok(Some(Live {

@@ -6,7 +6,7 @@
 //! bucket resolves to; `iam_role_arn` is the role EC2 assumes to deliver to CloudWatch Logs.
 
 use super::{
-    Doc, Ec2Provider, SERVICE, api_err, found, i32_of, invalid, owner_filter, str_of, sync_tags,
+    Ec2Provider, Obj, SERVICE, api_err, field_str, found, i32_of, invalid, owner_filter, sync_tags,
     tag_map, tag_spec,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
@@ -27,7 +27,7 @@ pub(super) const REPLACE_ON_CHANGE: &[&str] = &[
 /// The watched resource: its type for `CreateFlowLogs` and its id.
 fn watched(d: &Desired) -> Result<(FlowLogsResourceType, String), ProviderError> {
     let props = &d.properties;
-    match (str_of(props, "vpc_id"), str_of(props, "subnet_id")) {
+    match (field_str(props, "vpc_id"), field_str(props, "subnet_id")) {
         (Some(vpc), None) => Ok((FlowLogsResourceType::Vpc, vpc.to_owned())),
         (None, Some(subnet)) => Ok((FlowLogsResourceType::Subnet, subnet.to_owned())),
         _ => Err(invalid(
@@ -62,15 +62,15 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
         .resource_type(resource_type)
         .resource_ids(resource_id)
         .traffic_type(TrafficType::from(
-            str_of(props, "traffic_type").unwrap_or("ALL"),
+            field_str(props, "traffic_type").unwrap_or("ALL"),
         ))
         .set_log_destination_type(
-            str_of(props, "log_destination_type").map(LogDestinationType::from),
+            field_str(props, "log_destination_type").map(LogDestinationType::from),
         )
-        .set_log_destination(str_of(props, "log_destination").map(str::to_owned))
-        .set_deliver_logs_permission_arn(str_of(props, "iam_role_arn").map(str::to_owned))
+        .set_log_destination(field_str(props, "log_destination").map(str::to_owned))
+        .set_deliver_logs_permission_arn(field_str(props, "iam_role_arn").map(str::to_owned))
         .set_max_aggregation_interval(i32_of(d, props, "max_aggregation_interval")?)
-        .set_log_format(str_of(props, "log_format").map(str::to_owned))
+        .set_log_format(field_str(props, "log_format").map(str::to_owned))
         .tag_specifications(tag_spec(ResourceType::VpcFlowLog, d))
         .send()
         .await
@@ -116,18 +116,18 @@ pub(super) async fn read(p: &Ec2Provider, handle: &Handle) -> Result<Option<Live
     } else {
         "vpc_id"
     };
-    let props = Doc::new()
-        .set(watched_key, fl.resource_id())
-        .set("traffic_type", fl.traffic_type().map(|t| t.as_str()))
-        .set(
+    let props = Obj::new()
+        .opt(watched_key, fl.resource_id())
+        .opt("traffic_type", fl.traffic_type().map(|t| t.as_str()))
+        .opt(
             "log_destination_type",
             fl.log_destination_type().map(|t| t.as_str()),
         )
-        .set("log_destination", fl.log_destination())
-        .set("iam_role_arn", fl.deliver_logs_permission_arn())
-        .set("max_aggregation_interval", fl.max_aggregation_interval())
-        .set("log_format", fl.log_format())
-        .value();
+        .opt("log_destination", fl.log_destination())
+        .opt("iam_role_arn", fl.deliver_logs_permission_arn())
+        .opt("max_aggregation_interval", fl.max_aggregation_interval())
+        .opt("log_format", fl.log_format())
+        .build();
     Ok(Some(Live {
         handle: handle.clone(),
         properties: props,

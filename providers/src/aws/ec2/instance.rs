@@ -17,8 +17,8 @@ use aws_sdk_ec2::types::{
 use serde_json::Value;
 
 use super::{
-    Doc, Ec2Provider, SERVICE, api_err, bool_of, found, i32_of, invalid, owner_filter, str_of,
-    strings_of, tag_map, tag_spec, wait_for,
+    Ec2Provider, Obj, SERVICE, api_err, field_bool, field_str, found, i32_of, invalid,
+    owner_filter, strings_of, tag_map, tag_spec, wait_for,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
 
@@ -45,11 +45,13 @@ fn metadata_options(d: &Desired) -> Result<Option<InstanceMetadataOptionsRequest
     };
     Ok(Some(
         InstanceMetadataOptionsRequest::builder()
-            .set_http_tokens(str_of(m, "http_tokens").map(HttpTokensState::from))
-            .set_http_endpoint(str_of(m, "http_endpoint").map(InstanceMetadataEndpointState::from))
+            .set_http_tokens(field_str(m, "http_tokens").map(HttpTokensState::from))
+            .set_http_endpoint(
+                field_str(m, "http_endpoint").map(InstanceMetadataEndpointState::from),
+            )
             .set_http_put_response_hop_limit(i32_of(d, m, "http_put_response_hop_limit")?)
             .set_instance_metadata_tags(
-                str_of(m, "instance_metadata_tags").map(InstanceMetadataTagsState::from),
+                field_str(m, "instance_metadata_tags").map(InstanceMetadataTagsState::from),
             )
             .build(),
     ))
@@ -78,7 +80,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
     let props = &d.properties;
     let ami = d.str_prop("ami")?;
     let groups = strings_of(props, "vpc_security_group_ids");
-    let subnet = str_of(props, "subnet_id").map(str::to_owned);
+    let subnet = field_str(props, "subnet_id").map(str::to_owned);
     let mut call = p
         .client
         .run_instances()
@@ -87,12 +89,12 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
         .min_count(1)
         .max_count(1)
         .tag_specifications(tag_spec(ResourceType::Instance, d))
-        .set_ebs_optimized(bool_of(props, "ebs_optimized"))
-        .set_disable_api_termination(bool_of(props, "disable_api_termination"))
+        .set_ebs_optimized(field_bool(props, "ebs_optimized"))
+        .set_disable_api_termination(field_bool(props, "disable_api_termination"))
         .set_metadata_options(metadata_options(d)?);
     // A public address is asked for on the primary network interface, which then carries the
     // subnet and groups.
-    call = match bool_of(props, "associate_public_ip_address") {
+    call = match field_bool(props, "associate_public_ip_address") {
         Some(public) => call.network_interfaces(
             InstanceNetworkInterfaceSpecification::builder()
                 .device_index(0)
@@ -105,7 +107,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             .set_subnet_id(subnet)
             .set_security_group_ids((!groups.is_empty()).then_some(groups)),
     };
-    if let Some(profile) = str_of(props, "iam_instance_profile") {
+    if let Some(profile) = field_str(props, "iam_instance_profile") {
         let spec = IamInstanceProfileSpecification::builder();
         call = call.iam_instance_profile(if profile.starts_with("arn:") {
             spec.arn(profile).build()
@@ -113,17 +115,17 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             spec.name(profile).build()
         });
     }
-    if let Some(on) = bool_of(props, "monitoring") {
+    if let Some(on) = field_bool(props, "monitoring") {
         call = call.monitoring(RunInstancesMonitoringEnabled::builder().enabled(on).build());
     }
     if let Some(root) = d.prop("root_block_device") {
         let device = root_device_name(p, d, ami).await?;
         let ebs = EbsBlockDevice::builder()
-            .set_encrypted(bool_of(root, "encrypted"))
+            .set_encrypted(field_bool(root, "encrypted"))
             .set_volume_size(i32_of(d, root, "volume_size")?)
-            .set_volume_type(str_of(root, "volume_type").map(VolumeType::from))
-            .set_kms_key_id(str_of(root, "kms_key_id").map(str::to_owned))
-            .set_delete_on_termination(bool_of(root, "delete_on_termination"))
+            .set_volume_type(field_str(root, "volume_type").map(VolumeType::from))
+            .set_kms_key_id(field_str(root, "kms_key_id").map(str::to_owned))
+            .set_delete_on_termination(field_bool(root, "delete_on_termination"))
             .build();
         call = call.block_device_mappings(
             BlockDeviceMapping::builder()
@@ -222,45 +224,45 @@ pub(super) async fn read(p: &Ec2Provider, handle: &Handle) -> Result<Option<Live
         None => None,
     };
     let metadata = i.metadata_options().map(|m| {
-        Doc::new()
-            .set("http_tokens", m.http_tokens().map(|t| t.as_str()))
-            .set("http_endpoint", m.http_endpoint().map(|t| t.as_str()))
-            .set(
+        Obj::new()
+            .opt("http_tokens", m.http_tokens().map(|t| t.as_str()))
+            .opt("http_endpoint", m.http_endpoint().map(|t| t.as_str()))
+            .opt(
                 "http_put_response_hop_limit",
                 m.http_put_response_hop_limit(),
             )
-            .set(
+            .opt(
                 "instance_metadata_tags",
                 m.instance_metadata_tags().map(|t| t.as_str()),
             )
-            .value()
+            .build()
     });
     let monitoring = i
         .monitoring()
         .and_then(|m| m.state())
         .map(|s| matches!(s.as_str(), "enabled" | "pending"));
-    let mut props = Doc::new()
-        .set("ami", i.image_id())
-        .set("instance_type", i.instance_type().map(|t| t.as_str()))
-        .set("subnet_id", i.subnet_id())
-        .set("vpc_security_group_ids", Some(groups))
-        .set(
+    let mut props = Obj::new()
+        .opt("ami", i.image_id())
+        .opt("instance_type", i.instance_type().map(|t| t.as_str()))
+        .opt("subnet_id", i.subnet_id())
+        .opt("vpc_security_group_ids", Some(groups))
+        .opt(
             "associate_public_ip_address",
             Some(i.public_ip_address().is_some_and(|a| !a.is_empty())),
         )
-        .set(
+        .opt(
             "iam_instance_profile",
             i.iam_instance_profile().and_then(|p| p.arn()),
         )
-        .set("monitoring", monitoring)
-        .set("ebs_optimized", i.ebs_optimized())
-        .set(
+        .opt("monitoring", monitoring)
+        .opt("ebs_optimized", i.ebs_optimized())
+        .opt(
             "disable_api_termination",
             termination_protected(p, id).await?,
         )
-        .set("root_block_device", root)
-        .set("metadata_options", metadata)
-        .value();
+        .opt("root_block_device", root)
+        .opt("metadata_options", metadata)
+        .build();
     normalize(&mut props);
     Ok(Some(Live {
         handle: handle.clone(),
@@ -296,16 +298,16 @@ async fn read_root(
         return Ok(None);
     };
     Ok(Some(
-        Doc::new()
-            .set("encrypted", v.encrypted())
-            .set("volume_size", v.size())
-            .set("volume_type", v.volume_type().map(|t| t.as_str()))
-            .set("kms_key_id", v.kms_key_id())
-            .set(
+        Obj::new()
+            .opt("encrypted", v.encrypted())
+            .opt("volume_size", v.size())
+            .opt("volume_type", v.volume_type().map(|t| t.as_str()))
+            .opt("kms_key_id", v.kms_key_id())
+            .opt(
                 "delete_on_termination",
                 ebs.and_then(|e| e.delete_on_termination()),
             )
-            .value(),
+            .build(),
     ))
 }
 
@@ -367,7 +369,7 @@ pub(super) async fn update(
                 .instance_id(id)
                 .ebs_optimized(
                     AttributeBooleanValue::builder()
-                        .value(bool_of(props, "ebs_optimized").unwrap_or(false))
+                        .value(field_bool(props, "ebs_optimized").unwrap_or(false))
                         .build(),
                 )
                 .send()
@@ -399,12 +401,12 @@ pub(super) async fn update(
         set_termination_protection(
             p,
             id,
-            bool_of(props, "disable_api_termination").unwrap_or(false),
+            field_bool(props, "disable_api_termination").unwrap_or(false),
         )
         .await?;
     }
     if has("monitoring") {
-        if bool_of(props, "monitoring") == Some(true) {
+        if field_bool(props, "monitoring") == Some(true) {
             p.client
                 .monitor_instances()
                 .instance_ids(id)
@@ -426,11 +428,13 @@ pub(super) async fn update(
         p.client
             .modify_instance_metadata_options()
             .instance_id(id)
-            .set_http_tokens(str_of(m, "http_tokens").map(HttpTokensState::from))
-            .set_http_endpoint(str_of(m, "http_endpoint").map(InstanceMetadataEndpointState::from))
+            .set_http_tokens(field_str(m, "http_tokens").map(HttpTokensState::from))
+            .set_http_endpoint(
+                field_str(m, "http_endpoint").map(InstanceMetadataEndpointState::from),
+            )
             .set_http_put_response_hop_limit(i32_of(d, m, "http_put_response_hop_limit")?)
             .set_instance_metadata_tags(
-                str_of(m, "instance_metadata_tags").map(InstanceMetadataTagsState::from),
+                field_str(m, "instance_metadata_tags").map(InstanceMetadataTagsState::from),
             )
             .send()
             .await

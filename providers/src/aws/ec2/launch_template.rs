@@ -21,7 +21,7 @@ use aws_sdk_ec2::types::{
 use serde_json::{Map, Value};
 
 use super::{
-    Doc, Ec2Provider, SERVICE, api_err, bool_of, found, i32_of, invalid, str_of, strings_of,
+    Ec2Provider, Obj, SERVICE, api_err, field_bool, field_str, found, i32_of, invalid, strings_of,
     sync_tags, tag_map, tag_spec,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
@@ -95,15 +95,15 @@ fn launch_data(d: &Desired) -> Result<RequestLaunchTemplateData, ProviderError> 
     let props = object(d, "properties", &d.properties, TOP)?;
     let v = &d.properties;
     let mut data = RequestLaunchTemplateData::builder()
-        .set_image_id(str_of(v, "image_id").map(str::to_owned))
-        .set_instance_type(str_of(v, "instance_type").map(InstanceType::from))
-        .set_ebs_optimized(bool_of(v, "ebs_optimized"));
+        .set_image_id(field_str(v, "image_id").map(str::to_owned))
+        .set_instance_type(field_str(v, "instance_type").map(InstanceType::from))
+        .set_ebs_optimized(field_bool(v, "ebs_optimized"));
     if let Some(p) = props.get("iam_instance_profile") {
         object(d, "iam_instance_profile", p, PROFILE)?;
         data = data.iam_instance_profile(
             LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
-                .set_name(str_of(p, "name").map(str::to_owned))
-                .set_arn(str_of(p, "arn").map(str::to_owned))
+                .set_name(field_str(p, "name").map(str::to_owned))
+                .set_arn(field_str(p, "arn").map(str::to_owned))
                 .build(),
         );
     }
@@ -111,19 +111,19 @@ fn launch_data(d: &Desired) -> Result<RequestLaunchTemplateData, ProviderError> 
         let place = format!("block_device_mappings[{i}]");
         object(d, &place, m, MAPPING)?;
         let mut mapping = LaunchTemplateBlockDeviceMappingRequest::builder()
-            .set_device_name(str_of(m, "device_name").map(str::to_owned));
+            .set_device_name(field_str(m, "device_name").map(str::to_owned));
         if let Some(e) = m.get("ebs") {
             object(d, &format!("{place}.ebs"), e, EBS)?;
             mapping = mapping.ebs(
                 LaunchTemplateEbsBlockDeviceRequest::builder()
-                    .set_encrypted(bool_of(e, "encrypted"))
+                    .set_encrypted(field_bool(e, "encrypted"))
                     .set_volume_size(i32_of(d, e, "volume_size")?)
-                    .set_volume_type(str_of(e, "volume_type").map(VolumeType::from))
-                    .set_kms_key_id(str_of(e, "kms_key_id").map(str::to_owned))
-                    .set_delete_on_termination(bool_of(e, "delete_on_termination"))
+                    .set_volume_type(field_str(e, "volume_type").map(VolumeType::from))
+                    .set_kms_key_id(field_str(e, "kms_key_id").map(str::to_owned))
+                    .set_delete_on_termination(field_bool(e, "delete_on_termination"))
                     .set_iops(i32_of(d, e, "iops")?)
                     .set_throughput(i32_of(d, e, "throughput")?)
-                    .set_snapshot_id(str_of(e, "snapshot_id").map(str::to_owned))
+                    .set_snapshot_id(field_str(e, "snapshot_id").map(str::to_owned))
                     .build(),
             );
         }
@@ -134,12 +134,12 @@ fn launch_data(d: &Desired) -> Result<RequestLaunchTemplateData, ProviderError> 
         let groups = strings_of(n, "security_groups");
         data = data.network_interfaces(
             LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
-                .set_associate_public_ip_address(bool_of(n, "associate_public_ip_address"))
+                .set_associate_public_ip_address(field_bool(n, "associate_public_ip_address"))
                 .set_groups((!groups.is_empty()).then_some(groups))
-                .set_delete_on_termination(bool_of(n, "delete_on_termination"))
+                .set_delete_on_termination(field_bool(n, "delete_on_termination"))
                 .set_device_index(i32_of(d, n, "device_index")?)
-                .set_subnet_id(str_of(n, "subnet_id").map(str::to_owned))
-                .set_description(str_of(n, "description").map(str::to_owned))
+                .set_subnet_id(field_str(n, "subnet_id").map(str::to_owned))
+                .set_description(field_str(n, "description").map(str::to_owned))
                 .build(),
         );
     }
@@ -147,14 +147,16 @@ fn launch_data(d: &Desired) -> Result<RequestLaunchTemplateData, ProviderError> 
         object(d, "metadata_options", m, METADATA)?;
         data = data.metadata_options(
             LaunchTemplateInstanceMetadataOptionsRequest::builder()
-                .set_http_tokens(str_of(m, "http_tokens").map(LaunchTemplateHttpTokensState::from))
+                .set_http_tokens(
+                    field_str(m, "http_tokens").map(LaunchTemplateHttpTokensState::from),
+                )
                 .set_http_endpoint(
-                    str_of(m, "http_endpoint")
+                    field_str(m, "http_endpoint")
                         .map(LaunchTemplateInstanceMetadataEndpointState::from),
                 )
                 .set_http_put_response_hop_limit(i32_of(d, m, "http_put_response_hop_limit")?)
                 .set_instance_metadata_tags(
-                    str_of(m, "instance_metadata_tags")
+                    field_str(m, "instance_metadata_tags")
                         .map(LaunchTemplateInstanceMetadataTagsState::from),
                 )
                 .build(),
@@ -164,7 +166,7 @@ fn launch_data(d: &Desired) -> Result<RequestLaunchTemplateData, ProviderError> 
         object(d, "monitoring", m, MONITORING)?;
         data = data.monitoring(
             LaunchTemplatesMonitoringRequest::builder()
-                .set_enabled(bool_of(m, "enabled"))
+                .set_enabled(field_bool(m, "enabled"))
                 .build(),
         );
     }
@@ -186,7 +188,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
         .client
         .create_launch_template()
         .launch_template_name(d.str_prop("name")?)
-        .set_version_description(str_of(&d.properties, "description").map(str::to_owned))
+        .set_version_description(field_str(&d.properties, "description").map(str::to_owned))
         .launch_template_data(data)
         .tag_specifications(tag_spec(ResourceType::LaunchTemplate, d))
         .send()
@@ -246,96 +248,96 @@ pub(super) async fn read(p: &Ec2Provider, handle: &Handle) -> Result<Option<Live
 
 /// A version in the stack document's shape; absent settings are left out.
 fn document(name: Option<&str>, version: &LaunchTemplateVersion) -> Value {
-    let mut doc = Doc::new()
-        .set("name", name)
-        .set("description", version.version_description());
+    let mut doc = Obj::new()
+        .opt("name", name)
+        .opt("description", version.version_description());
     let Some(data) = version.launch_template_data() else {
-        return doc.value();
+        return doc.build();
     };
     doc = doc
-        .set("image_id", data.image_id())
-        .set("instance_type", data.instance_type().map(|t| t.as_str()))
-        .set("ebs_optimized", data.ebs_optimized())
-        .set(
+        .opt("image_id", data.image_id())
+        .opt("instance_type", data.instance_type().map(|t| t.as_str()))
+        .opt("ebs_optimized", data.ebs_optimized())
+        .opt(
             "iam_instance_profile",
             data.iam_instance_profile()
-                .map(|p| Doc::new().set("name", p.name()).set("arn", p.arn()).value()),
+                .map(|p| Obj::new().opt("name", p.name()).opt("arn", p.arn()).build()),
         );
     let mappings: Vec<Value> = data
         .block_device_mappings()
         .iter()
         .map(|m| {
-            Doc::new()
-                .set("device_name", m.device_name())
-                .set(
+            Obj::new()
+                .opt("device_name", m.device_name())
+                .opt(
                     "ebs",
                     m.ebs().map(|e| {
-                        Doc::new()
-                            .set("encrypted", e.encrypted())
-                            .set("volume_size", e.volume_size())
-                            .set("volume_type", e.volume_type().map(|t| t.as_str()))
-                            .set("kms_key_id", e.kms_key_id())
-                            .set("delete_on_termination", e.delete_on_termination())
-                            .set("iops", e.iops())
-                            .set("throughput", e.throughput())
-                            .set("snapshot_id", e.snapshot_id())
-                            .value()
+                        Obj::new()
+                            .opt("encrypted", e.encrypted())
+                            .opt("volume_size", e.volume_size())
+                            .opt("volume_type", e.volume_type().map(|t| t.as_str()))
+                            .opt("kms_key_id", e.kms_key_id())
+                            .opt("delete_on_termination", e.delete_on_termination())
+                            .opt("iops", e.iops())
+                            .opt("throughput", e.throughput())
+                            .opt("snapshot_id", e.snapshot_id())
+                            .build()
                     }),
                 )
-                .value()
+                .build()
         })
         .collect();
     let interfaces: Vec<Value> = data
         .network_interfaces()
         .iter()
         .map(|n| {
-            Doc::new()
-                .set(
+            Obj::new()
+                .opt(
                     "associate_public_ip_address",
                     n.associate_public_ip_address(),
                 )
-                .set(
+                .opt(
                     "security_groups",
                     (!n.groups().is_empty()).then(|| n.groups().to_vec()),
                 )
-                .set("delete_on_termination", n.delete_on_termination())
-                .set("device_index", n.device_index())
-                .set("subnet_id", n.subnet_id())
-                .set("description", n.description())
-                .value()
+                .opt("delete_on_termination", n.delete_on_termination())
+                .opt("device_index", n.device_index())
+                .opt("subnet_id", n.subnet_id())
+                .opt("description", n.description())
+                .build()
         })
         .collect();
-    doc.set(
+    doc.opt(
         "block_device_mappings",
         (!mappings.is_empty()).then_some(mappings),
     )
-    .set(
+    .opt(
         "network_interfaces",
         (!interfaces.is_empty()).then_some(interfaces),
     )
-    .set(
+    .opt(
         "metadata_options",
         data.metadata_options().map(|m| {
-            Doc::new()
-                .set("http_tokens", m.http_tokens().map(|t| t.as_str()))
-                .set("http_endpoint", m.http_endpoint().map(|t| t.as_str()))
-                .set(
+            Obj::new()
+                .opt("http_tokens", m.http_tokens().map(|t| t.as_str()))
+                .opt("http_endpoint", m.http_endpoint().map(|t| t.as_str()))
+                .opt(
                     "http_put_response_hop_limit",
                     m.http_put_response_hop_limit(),
                 )
-                .set(
+                .opt(
                     "instance_metadata_tags",
                     m.instance_metadata_tags().map(|t| t.as_str()),
                 )
-                .value()
+                .build()
         }),
     )
-    .set(
+    .opt(
         "monitoring",
         data.monitoring()
-            .map(|m| Doc::new().set("enabled", m.enabled()).value()),
+            .map(|m| Obj::new().opt("enabled", m.enabled()).build()),
     )
-    .value()
+    .build()
 }
 
 /// A new version carrying the desired launch data (made the default one when
@@ -353,7 +355,7 @@ pub(super) async fn update(
             .client
             .create_launch_template_version()
             .launch_template_id(id)
-            .set_version_description(str_of(&d.properties, "description").map(str::to_owned))
+            .set_version_description(field_str(&d.properties, "description").map(str::to_owned))
             .launch_template_data(data)
             .send()
             .await
@@ -361,7 +363,7 @@ pub(super) async fn update(
         let number = out
             .launch_template_version()
             .and_then(LaunchTemplateVersion::version_number);
-        if bool_of(&d.properties, "update_default_version") == Some(true)
+        if field_bool(&d.properties, "update_default_version") == Some(true)
             && let Some(n) = number
         {
             p.client

@@ -10,8 +10,8 @@ use aws_sdk_ec2::types::{
 use serde_json::{Value, json};
 
 use super::{
-    Doc, Ec2Provider, SERVICE, api_err, bool_of, filter, found, i32_of, int_of, invalid,
-    owner_filter, str_of, strings_of, sync_tags, tag_map, tag_spec, wait_for,
+    Ec2Provider, Obj, SERVICE, api_err, field_bool, field_i64, field_str, filter, found, i32_of,
+    invalid, owner_filter, strings_of, sync_tags, tag_map, tag_spec, wait_for,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
 
@@ -23,7 +23,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .client
                 .create_vpc()
                 .cidr_block(d.str_prop("cidr_block")?)
-                .set_instance_tenancy(str_of(props, "instance_tenancy").map(Tenancy::from))
+                .set_instance_tenancy(field_str(props, "instance_tenancy").map(Tenancy::from))
                 .tag_specifications(tag_spec(ResourceType::Vpc, d))
                 .send()
                 .await
@@ -42,7 +42,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .create_subnet()
                 .vpc_id(d.str_prop("vpc_id")?)
                 .cidr_block(d.str_prop("cidr_block")?)
-                .set_availability_zone(str_of(props, "availability_zone").map(str::to_owned))
+                .set_availability_zone(field_str(props, "availability_zone").map(str::to_owned))
                 .tag_specifications(tag_spec(ResourceType::Subnet, d))
                 .send()
                 .await
@@ -52,7 +52,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .and_then(|s| s.subnet_id())
                 .ok_or_else(|| missing("CreateSubnet", "SubnetId"))?
                 .to_owned();
-            if bool_of(props, "map_public_ip_on_launch") == Some(true) {
+            if field_bool(props, "map_public_ip_on_launch") == Some(true) {
                 set_map_public_ip(p, &id, true).await?;
             }
             Ok(Handle::new(id))
@@ -70,7 +70,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .and_then(|g| g.internet_gateway_id())
                 .ok_or_else(|| missing("CreateInternetGateway", "InternetGatewayId"))?
                 .to_owned();
-            if let Some(vpc) = str_of(props, "vpc_id") {
+            if let Some(vpc) = field_str(props, "vpc_id") {
                 attach_igw(p, &id, vpc).await?;
             }
             Ok(Handle::new(id))
@@ -112,7 +112,9 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             let out = p
                 .client
                 .allocate_address()
-                .domain(DomainType::from(str_of(props, "domain").unwrap_or("vpc")))
+                .domain(DomainType::from(
+                    field_str(props, "domain").unwrap_or("vpc"),
+                ))
                 .tag_specifications(tag_spec(ResourceType::ElasticIp, d))
                 .send()
                 .await
@@ -131,9 +133,9 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .client
                 .create_nat_gateway()
                 .subnet_id(d.str_prop("subnet_id")?)
-                .set_allocation_id(str_of(props, "allocation_id").map(str::to_owned))
+                .set_allocation_id(field_str(props, "allocation_id").map(str::to_owned))
                 .set_connectivity_type(
-                    str_of(props, "connectivity_type").map(ConnectivityType::from),
+                    field_str(props, "connectivity_type").map(ConnectivityType::from),
                 )
                 .tag_specifications(tag_spec(ResourceType::Natgateway, d))
                 .send()
@@ -201,15 +203,15 @@ pub(super) async fn read(
             };
             let support = vpc_attribute(p, id, VpcAttributeName::EnableDnsSupport).await?;
             let hostnames = vpc_attribute(p, id, VpcAttributeName::EnableDnsHostnames).await?;
-            let props = Doc::new()
-                .set("cidr_block", vpc.cidr_block())
-                .set("enable_dns_support", support)
-                .set("enable_dns_hostnames", hostnames)
-                .set(
+            let props = Obj::new()
+                .opt("cidr_block", vpc.cidr_block())
+                .opt("enable_dns_support", support)
+                .opt("enable_dns_hostnames", hostnames)
+                .opt(
                     "instance_tenancy",
                     vpc.instance_tenancy().map(|t| t.as_str()),
                 )
-                .value();
+                .build();
             Ok(Some(live(props, tag_map(vpc.tags()))))
         }
         "aws_subnet" => {
@@ -227,12 +229,12 @@ pub(super) async fn read(
             let Some(s) = out.subnets().first() else {
                 return Ok(None);
             };
-            let props = Doc::new()
-                .set("vpc_id", s.vpc_id())
-                .set("cidr_block", s.cidr_block())
-                .set("availability_zone", s.availability_zone())
-                .set("map_public_ip_on_launch", s.map_public_ip_on_launch())
-                .value();
+            let props = Obj::new()
+                .opt("vpc_id", s.vpc_id())
+                .opt("cidr_block", s.cidr_block())
+                .opt("availability_zone", s.availability_zone())
+                .opt("map_public_ip_on_launch", s.map_public_ip_on_launch())
+                .build();
             Ok(Some(live(props, tag_map(s.tags()))))
         }
         "aws_internet_gateway" => {
@@ -250,9 +252,9 @@ pub(super) async fn read(
             let Some(g) = out.internet_gateways().first() else {
                 return Ok(None);
             };
-            let props = Doc::new()
-                .set("vpc_id", g.attachments().first().and_then(|a| a.vpc_id()))
-                .value();
+            let props = Obj::new()
+                .opt("vpc_id", g.attachments().first().and_then(|a| a.vpc_id()))
+                .build();
             Ok(Some(live(props, tag_map(g.tags()))))
         }
         "aws_route_table" => {
@@ -280,19 +282,19 @@ pub(super) async fn read(
                 .map(|r| {
                     let gateway = r.gateway_id();
                     let endpoint = gateway.filter(|g| g.starts_with("vpce-"));
-                    Doc::new()
-                        .set("cidr_block", r.destination_cidr_block())
-                        .set("ipv6_cidr_block", r.destination_ipv6_cidr_block())
-                        .set("gateway_id", gateway.filter(|_| endpoint.is_none()))
-                        .set("nat_gateway_id", r.nat_gateway_id())
-                        .set("vpc_endpoint_id", endpoint)
-                        .value()
+                    Obj::new()
+                        .opt("cidr_block", r.destination_cidr_block())
+                        .opt("ipv6_cidr_block", r.destination_ipv6_cidr_block())
+                        .opt("gateway_id", gateway.filter(|_| endpoint.is_none()))
+                        .opt("nat_gateway_id", r.nat_gateway_id())
+                        .opt("vpc_endpoint_id", endpoint)
+                        .build()
                 })
                 .collect();
-            let mut props = Doc::new()
-                .set("vpc_id", t.vpc_id())
-                .set("route", Some(routes))
-                .value();
+            let mut props = Obj::new()
+                .opt("vpc_id", t.vpc_id())
+                .opt("route", Some(routes))
+                .build();
             normalize_route_table(&mut props);
             Ok(Some(live(props, tag_map(t.tags()))))
         }
@@ -316,10 +318,10 @@ pub(super) async fn read(
             let Some(a) = assoc else {
                 return Ok(None);
             };
-            let props = Doc::new()
-                .set("subnet_id", a.subnet_id())
-                .set("route_table_id", a.route_table_id())
-                .value();
+            let props = Obj::new()
+                .opt("subnet_id", a.subnet_id())
+                .opt("route_table_id", a.route_table_id())
+                .build();
             Ok(Some(live(props, BTreeMap::new())))
         }
         "aws_eip" => {
@@ -337,9 +339,9 @@ pub(super) async fn read(
             let Some(a) = out.addresses().first() else {
                 return Ok(None);
             };
-            let props = Doc::new()
-                .set("domain", a.domain().map(|d| d.as_str()))
-                .value();
+            let props = Obj::new()
+                .opt("domain", a.domain().map(|d| d.as_str()))
+                .build();
             Ok(Some(live(props, tag_map(a.tags()))))
         }
         "aws_nat_gateway" => {
@@ -352,19 +354,19 @@ pub(super) async fn read(
             ) {
                 return Ok(None);
             }
-            let props = Doc::new()
-                .set(
+            let props = Obj::new()
+                .opt(
                     "allocation_id",
                     n.nat_gateway_addresses()
                         .first()
                         .and_then(|a| a.allocation_id()),
                 )
-                .set("subnet_id", n.subnet_id())
-                .set(
+                .opt("subnet_id", n.subnet_id())
+                .opt(
                     "connectivity_type",
                     n.connectivity_type().map(|c| c.as_str()),
                 )
-                .value();
+                .build();
             Ok(Some(live(props, tag_map(n.tags()))))
         }
         "aws_network_acl" => {
@@ -391,15 +393,15 @@ pub(super) async fn read(
                     continue;
                 }
                 let range = e.port_range();
-                let entry = Doc::new()
-                    .set("rule_no", Some(rule_no))
-                    .set("protocol", e.protocol())
-                    .set("action", e.rule_action().map(|a| a.as_str()))
-                    .set("cidr_block", e.cidr_block())
-                    .set("ipv6_cidr_block", e.ipv6_cidr_block())
-                    .set("from_port", Some(range.and_then(|r| r.from()).unwrap_or(0)))
-                    .set("to_port", Some(range.and_then(|r| r.to()).unwrap_or(0)))
-                    .value();
+                let entry = Obj::new()
+                    .opt("rule_no", Some(rule_no))
+                    .opt("protocol", e.protocol())
+                    .opt("action", e.rule_action().map(|a| a.as_str()))
+                    .opt("cidr_block", e.cidr_block())
+                    .opt("ipv6_cidr_block", e.ipv6_cidr_block())
+                    .opt("from_port", Some(range.and_then(|r| r.from()).unwrap_or(0)))
+                    .opt("to_port", Some(range.and_then(|r| r.to()).unwrap_or(0)))
+                    .build();
                 if e.egress() == Some(true) {
                     egress.push(entry);
                 } else {
@@ -411,12 +413,12 @@ pub(super) async fn read(
                 .iter()
                 .filter_map(|a| a.subnet_id())
                 .collect();
-            let mut props = Doc::new()
-                .set("vpc_id", acl.vpc_id())
-                .set("subnet_ids", Some(subnets))
-                .set("ingress", Some(ingress))
-                .set("egress", Some(egress))
-                .value();
+            let mut props = Obj::new()
+                .opt("vpc_id", acl.vpc_id())
+                .opt("subnet_ids", Some(subnets))
+                .opt("ingress", Some(ingress))
+                .opt("egress", Some(egress))
+                .build();
             normalize_network_acl(&mut props);
             Ok(Some(live(props, tag_map(acl.tags()))))
         }
@@ -440,15 +442,18 @@ pub(super) async fn update(
     match d.type_name.as_str() {
         "aws_vpc" => set_vpc_dns(p, id, props, false).await?,
         "aws_subnet" if has("map_public_ip_on_launch") => {
-            let on = bool_of(props, "map_public_ip_on_launch").unwrap_or(false);
+            let on = field_bool(props, "map_public_ip_on_launch").unwrap_or(false);
             set_map_public_ip(p, id, on).await?;
         }
         "aws_internet_gateway" if has("vpc_id") => {
             let live = read(p, &d.type_name, &handle).await?;
-            if let Some(old) = live.as_ref().and_then(|l| str_of(&l.properties, "vpc_id")) {
+            if let Some(old) = live
+                .as_ref()
+                .and_then(|l| field_str(&l.properties, "vpc_id"))
+            {
                 detach_igw(p, id, old).await?;
             }
-            if let Some(vpc) = str_of(props, "vpc_id") {
+            if let Some(vpc) = field_str(props, "vpc_id") {
                 attach_igw(p, id, vpc).await?;
             }
         }
@@ -500,8 +505,8 @@ pub(super) async fn update(
             if has("ingress") || has("egress") {
                 let key = |e: &Value| {
                     (
-                        bool_of(e, "egress") == Some(true),
-                        int_of(e, "rule_no").unwrap_or_default(),
+                        field_bool(e, "egress") == Some(true),
+                        field_i64(e, "rule_no").unwrap_or_default(),
                     )
                 };
                 let old: BTreeMap<(bool, i64), Value> = entries_with_direction(&live.properties)
@@ -533,7 +538,7 @@ pub(super) async fn update(
             if has("subnet_ids") {
                 let old = strings_of(&live.properties, "subnet_ids");
                 let new = strings_of(props, "subnet_ids");
-                let vpc = str_of(&live.properties, "vpc_id").unwrap_or_default();
+                let vpc = field_str(&live.properties, "vpc_id").unwrap_or_default();
                 for s in old.iter().filter(|s| !new.contains(s)) {
                     let default = default_acl(p, vpc).await?;
                     move_subnet_acl(p, s, &default).await?;
@@ -579,7 +584,7 @@ pub(super) async fn delete(
         }
         "aws_internet_gateway" => {
             if let Some(live) = read(p, type_name, handle).await?
-                && let Some(vpc) = str_of(&live.properties, "vpc_id")
+                && let Some(vpc) = field_str(&live.properties, "vpc_id")
             {
                 detach_igw(p, id, vpc).await?;
             }
@@ -638,7 +643,7 @@ pub(super) async fn delete(
             if let Some(live) = read(p, type_name, handle).await? {
                 let subnets = strings_of(&live.properties, "subnet_ids");
                 if !subnets.is_empty() {
-                    let vpc = str_of(&live.properties, "vpc_id").unwrap_or_default();
+                    let vpc = field_str(&live.properties, "vpc_id").unwrap_or_default();
                     let default = default_acl(p, vpc).await?;
                     for s in &subnets {
                         move_subnet_acl(p, s, &default).await?;
@@ -789,14 +794,14 @@ pub(super) fn normalize_network_acl(props: &mut Value) {
                 if let Some(Value::String(proto)) = e.get_mut("protocol") {
                     *proto = protocol_name(proto).to_owned();
                 }
-                if str_of(e, "protocol") == Some("-1")
+                if field_str(e, "protocol") == Some("-1")
                     && let Value::Object(m) = e
                 {
                     m.insert("from_port".into(), json!(0));
                     m.insert("to_port".into(), json!(0));
                 }
             }
-            entries.sort_by_key(|e| int_of(e, "rule_no").unwrap_or_default());
+            entries.sort_by_key(|e| field_i64(e, "rule_no").unwrap_or_default());
         }
     }
     if let Some(Value::Array(subnets)) = props.get_mut("subnet_ids") {
@@ -840,8 +845,10 @@ fn drop_empty(v: &mut Value) {
 
 fn route_key(r: &Value) -> (String, String) {
     (
-        str_of(r, "cidr_block").unwrap_or_default().to_owned(),
-        str_of(r, "ipv6_cidr_block").unwrap_or_default().to_owned(),
+        field_str(r, "cidr_block").unwrap_or_default().to_owned(),
+        field_str(r, "ipv6_cidr_block")
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
@@ -854,7 +861,7 @@ fn routes_of(d: &Desired) -> Result<Vec<Value>, ProviderError> {
         Some(_) => return Err(invalid(d, "`route` must be a list")),
     };
     for r in &routes {
-        if str_of(r, "cidr_block").is_none() && str_of(r, "ipv6_cidr_block").is_none() {
+        if field_str(r, "cidr_block").is_none() && field_str(r, "ipv6_cidr_block").is_none() {
             return Err(invalid(
                 d,
                 "every route needs `cidr_block` or `ipv6_cidr_block`",
@@ -870,11 +877,11 @@ async fn put_route(
     r: &Value,
     replace: bool,
 ) -> Result<(), ProviderError> {
-    let cidr = str_of(r, "cidr_block").map(str::to_owned);
-    let cidr6 = str_of(r, "ipv6_cidr_block").map(str::to_owned);
-    let gateway = str_of(r, "gateway_id").map(str::to_owned);
-    let nat = str_of(r, "nat_gateway_id").map(str::to_owned);
-    let endpoint = str_of(r, "vpc_endpoint_id").map(str::to_owned);
+    let cidr = field_str(r, "cidr_block").map(str::to_owned);
+    let cidr6 = field_str(r, "ipv6_cidr_block").map(str::to_owned);
+    let gateway = field_str(r, "gateway_id").map(str::to_owned);
+    let nat = field_str(r, "nat_gateway_id").map(str::to_owned);
+    let endpoint = field_str(r, "vpc_endpoint_id").map(str::to_owned);
     if replace {
         // ReplaceRoute has no VpcEndpointId: an endpoint route is a gateway route.
         p.client
@@ -907,8 +914,8 @@ async fn delete_route(p: &Ec2Provider, table: &str, r: &Value) -> Result<(), Pro
     p.client
         .delete_route()
         .route_table_id(table)
-        .set_destination_cidr_block(str_of(r, "cidr_block").map(str::to_owned))
-        .set_destination_ipv6_cidr_block(str_of(r, "ipv6_cidr_block").map(str::to_owned))
+        .set_destination_cidr_block(field_str(r, "cidr_block").map(str::to_owned))
+        .set_destination_ipv6_cidr_block(field_str(r, "ipv6_cidr_block").map(str::to_owned))
         .send()
         .await
         .map_err(api_err(SERVICE, "DeleteRoute"))?;
@@ -926,7 +933,7 @@ fn acl_entries_of(d: &Desired) -> Result<Vec<Value>, ProviderError> {
             .into_iter()
             .flatten()
         {
-            if int_of(e, "rule_no").is_none() || str_of(e, "protocol").is_none() {
+            if field_i64(e, "rule_no").is_none() || field_str(e, "protocol").is_none() {
                 return Err(invalid(
                     d,
                     format!("every `{dir}` entry needs `rule_no` and `protocol`"),
@@ -964,16 +971,16 @@ async fn put_acl_entry(
     e: &Value,
     replace: bool,
 ) -> Result<(), ProviderError> {
-    let rule_no = i32::try_from(int_of(e, "rule_no").unwrap_or_default()).unwrap_or_default();
-    let protocol = protocol_number(str_of(e, "protocol").unwrap_or("-1")).to_owned();
+    let rule_no = i32::try_from(field_i64(e, "rule_no").unwrap_or_default()).unwrap_or_default();
+    let protocol = protocol_number(field_str(e, "protocol").unwrap_or("-1")).to_owned();
     let ports = PortRange::builder()
-        .from(i32::try_from(int_of(e, "from_port").unwrap_or(0)).unwrap_or_default())
-        .to(i32::try_from(int_of(e, "to_port").unwrap_or(0)).unwrap_or_default())
+        .from(i32::try_from(field_i64(e, "from_port").unwrap_or(0)).unwrap_or_default())
+        .to(i32::try_from(field_i64(e, "to_port").unwrap_or(0)).unwrap_or_default())
         .build();
-    let action = RuleAction::from(str_of(e, "action").unwrap_or("allow"));
-    let egress = bool_of(e, "egress") == Some(true);
-    let cidr = str_of(e, "cidr_block").map(str::to_owned);
-    let cidr6 = str_of(e, "ipv6_cidr_block").map(str::to_owned);
+    let action = RuleAction::from(field_str(e, "action").unwrap_or("allow"));
+    let egress = field_bool(e, "egress") == Some(true);
+    let cidr = field_str(e, "cidr_block").map(str::to_owned);
+    let cidr6 = field_str(e, "ipv6_cidr_block").map(str::to_owned);
     if replace {
         p.client
             .replace_network_acl_entry()
@@ -1079,7 +1086,7 @@ async fn set_vpc_dns(
         ("enable_dns_support", VpcAttributeName::EnableDnsSupport),
         ("enable_dns_hostnames", VpcAttributeName::EnableDnsHostnames),
     ] {
-        let Some(want) = bool_of(props, key) else {
+        let Some(want) = field_bool(props, key) else {
             continue;
         };
         if !creating && vpc_attribute(p, vpc, name.clone()).await? == Some(want) {

@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::network::protocol_name;
 use super::{
-    Doc, Ec2Provider, SERVICE, api_err, bool_of, filter, found, int_of, owner_filter, str_of,
-    strings_of, tag_map, tag_spec,
+    Ec2Provider, Obj, SERVICE, api_err, field_bool, field_i64, field_str, filter, found,
+    owner_filter, strings_of, tag_map, tag_spec,
 };
 use crate::provider::{Desired, Handle, Live, ProviderError};
 
@@ -50,16 +50,16 @@ struct Rules {
 fn atoms_of(rules: Option<&Value>) -> BTreeSet<Atom> {
     let mut out = BTreeSet::new();
     for r in rules.and_then(Value::as_array).into_iter().flatten() {
-        let protocol = protocol_name(str_of(r, "protocol").unwrap_or("-1")).to_owned();
+        let protocol = protocol_name(field_str(r, "protocol").unwrap_or("-1")).to_owned();
         let (from, to) = if protocol == "-1" {
             (0, 0)
         } else {
             (
-                int_of(r, "from_port").unwrap_or(0),
-                int_of(r, "to_port").unwrap_or(0),
+                field_i64(r, "from_port").unwrap_or(0),
+                field_i64(r, "to_port").unwrap_or(0),
             )
         };
-        let description = str_of(r, "description").unwrap_or_default().to_owned();
+        let description = field_str(r, "description").unwrap_or_default().to_owned();
         let atom = |source| Atom {
             protocol: protocol.clone(),
             from,
@@ -82,7 +82,7 @@ fn atoms_of(rules: Option<&Value>) -> BTreeSet<Atom> {
                 .into_iter()
                 .map(|g| atom(Source::Group(g))),
         );
-        if bool_of(r, "self") == Some(true) {
+        if field_bool(r, "self") == Some(true) {
             out.insert(atom(Source::SelfRef));
         }
     }
@@ -105,43 +105,43 @@ fn rules_of(atoms: &BTreeSet<Atom>) -> Value {
                 let v: Vec<String> = sources.iter().filter_map(|s| f(s)).cloned().collect();
                 (!v.is_empty()).then_some(v)
             };
-            Doc::new()
-                .set(
+            Obj::new()
+                .opt(
                     "description",
                     (!description.is_empty()).then_some(description),
                 )
-                .set("from_port", Some(from))
-                .set("to_port", Some(to))
-                .set("protocol", Some(protocol))
-                .set(
+                .opt("from_port", Some(from))
+                .opt("to_port", Some(to))
+                .opt("protocol", Some(protocol))
+                .opt(
                     "cidr_blocks",
                     pick(|s| match s {
                         Source::Cidr(c) => Some(c),
                         _ => None,
                     }),
                 )
-                .set(
+                .opt(
                     "ipv6_cidr_blocks",
                     pick(|s| match s {
                         Source::Cidr6(c) => Some(c),
                         _ => None,
                     }),
                 )
-                .set(
+                .opt(
                     "security_groups",
                     pick(|s| match s {
                         Source::Group(g) => Some(g),
                         _ => None,
                     }),
                 )
-                .set(
+                .opt(
                     "self",
                     sources
                         .iter()
                         .any(|s| **s == Source::SelfRef)
                         .then_some(true),
                 )
-                .value()
+                .build()
         })
         .collect();
     Value::Array(rules)
@@ -320,7 +320,7 @@ fn wanted(d: &Desired) -> Rules {
 
 fn handle_for(id: &str, d: &Desired) -> Handle {
     let mut h = Handle::new(id);
-    if bool_of(&d.properties, REVOKE_ON_DELETE) == Some(true) {
+    if field_bool(&d.properties, REVOKE_ON_DELETE) == Some(true) {
         h.attributes.insert(REVOKE_ON_DELETE.into(), "true".into());
     }
     h
@@ -331,8 +331,8 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
         .client
         .create_security_group()
         .group_name(d.str_prop("name")?)
-        .description(str_of(&d.properties, "description").unwrap_or("Managed by Tollgate"))
-        .set_vpc_id(str_of(&d.properties, "vpc_id").map(str::to_owned))
+        .description(field_str(&d.properties, "description").unwrap_or("Managed by Tollgate"))
+        .set_vpc_id(field_str(&d.properties, "vpc_id").map(str::to_owned))
         .tag_specifications(tag_spec(ResourceType::SecurityGroup, d))
         .send()
         .await
@@ -358,13 +358,13 @@ pub(super) async fn read(p: &Ec2Provider, handle: &Handle) -> Result<Option<Live
         return Ok(None);
     };
     let rules = live_rules(&g, id);
-    let props = Doc::new()
-        .set("name", g.group_name())
-        .set("description", g.description())
-        .set("vpc_id", g.vpc_id())
-        .set("ingress", Some(rules_of(&rules.ingress)))
-        .set("egress", Some(rules_of(&rules.egress)))
-        .value();
+    let props = Obj::new()
+        .opt("name", g.group_name())
+        .opt("description", g.description())
+        .opt("vpc_id", g.vpc_id())
+        .opt("ingress", Some(rules_of(&rules.ingress)))
+        .opt("egress", Some(rules_of(&rules.egress)))
+        .build();
     Ok(Some(Live {
         handle: handle.clone(),
         properties: props,
@@ -417,8 +417,8 @@ pub(super) async fn delete(p: &Ec2Provider, handle: &Handle) -> Result<(), Provi
 pub(super) async fn find(p: &Ec2Provider, d: &Desired) -> Result<Option<Handle>, ProviderError> {
     let mut call = p.client.describe_security_groups();
     call = match (
-        str_of(&d.properties, "name"),
-        str_of(&d.properties, "vpc_id"),
+        field_str(&d.properties, "name"),
+        field_str(&d.properties, "vpc_id"),
     ) {
         (Some(name), Some(vpc)) => call
             .filters(filter("group-name", name))

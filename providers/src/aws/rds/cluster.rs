@@ -11,7 +11,7 @@ use super::{
     RdsProvider, SERVICE, any_changed, check_handled, check_known, create_tags, found, live_tags,
     lower, missing, opt_i32, sort_strings, sorted, sync_tags, waited, without_owner,
 };
-use crate::aws::doc::{check_owner, invalid, opt_bool, opt_str, opt_str_list};
+use crate::aws::doc::{Obj, check_owner, invalid, opt_bool, opt_str, opt_str_list};
 use crate::provider::{Desired, Handle, Live, OWNER_TAG, ProviderError, api_err};
 
 /// What RDS cannot change on an existing cluster.
@@ -203,84 +203,79 @@ async fn describe(p: &RdsProvider, id: &str) -> Result<Option<DbCluster>, Provid
 
 /// A cluster in the stack document's shape.
 fn document(c: &DbCluster) -> Value {
-    let mut m = serde_json::Map::new();
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            m.insert(k.to_owned(), v);
-        }
-    };
-    put(
-        "cluster_identifier",
-        c.db_cluster_identifier().map(Value::from),
-    );
-    put("engine", c.engine().map(Value::from));
-    put("engine_version", c.engine_version().map(Value::from));
-    put("engine_mode", c.engine_mode().map(Value::from));
-    put("database_name", c.database_name().map(Value::from));
-    put("master_username", c.master_username().map(Value::from));
-    // RDS has no flag for it: a managed password shows as the secret that holds it.
-    put(
-        "manage_master_user_password",
-        Some(Value::Bool(c.master_user_secret().is_some())),
-    );
-    put(
-        "master_user_secret_kms_key_id",
-        c.master_user_secret()
-            .and_then(|s| s.kms_key_id())
-            .map(Value::from),
-    );
-    put("db_subnet_group_name", c.db_subnet_group().map(Value::from));
-    put(
-        "db_cluster_parameter_group_name",
-        c.db_cluster_parameter_group().map(Value::from),
-    );
-    put(
-        "vpc_security_group_ids",
-        Some(sorted(
-            c.vpc_security_groups()
-                .iter()
-                .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
-                .collect(),
-        )),
-    );
-    put("storage_encrypted", c.storage_encrypted().map(Value::from));
-    put("kms_key_id", c.kms_key_id().map(Value::from));
-    put("storage_type", c.storage_type().map(Value::from));
-    put("port", c.port().map(Value::from));
-    put(
-        "backup_retention_period",
-        c.backup_retention_period().map(Value::from),
-    );
-    put(
-        "preferred_backup_window",
-        c.preferred_backup_window().map(Value::from),
-    );
-    put(
-        "preferred_maintenance_window",
-        c.preferred_maintenance_window()
-            .map(|w| Value::from(w.to_lowercase())),
-    );
-    put(
-        "deletion_protection",
-        c.deletion_protection().map(Value::from),
-    );
-    put(
-        "copy_tags_to_snapshot",
-        c.copy_tags_to_snapshot().map(Value::from),
-    );
-    put(
-        "iam_database_authentication_enabled",
-        c.iam_database_authentication_enabled().map(Value::from),
-    );
-    put(
-        "enabled_cloudwatch_logs_exports",
-        Some(sorted(c.enabled_cloudwatch_logs_exports().to_vec())),
-    );
-    put(
-        "availability_zones",
-        Some(sorted(c.availability_zones().to_vec())),
-    );
-    Value::Object(m)
+    let m = Obj::new()
+        .opt(
+            "cluster_identifier",
+            c.db_cluster_identifier().map(Value::from),
+        )
+        .opt("engine", c.engine().map(Value::from))
+        .opt("engine_version", c.engine_version().map(Value::from))
+        .opt("engine_mode", c.engine_mode().map(Value::from))
+        .opt("database_name", c.database_name().map(Value::from))
+        .opt("master_username", c.master_username().map(Value::from))
+        // RDS has no flag for it: a managed password shows as the secret that holds it.
+        .opt(
+            "manage_master_user_password",
+            Some(Value::Bool(c.master_user_secret().is_some())),
+        )
+        .opt(
+            "master_user_secret_kms_key_id",
+            c.master_user_secret()
+                .and_then(|s| s.kms_key_id())
+                .map(Value::from),
+        )
+        .opt("db_subnet_group_name", c.db_subnet_group().map(Value::from))
+        .opt(
+            "db_cluster_parameter_group_name",
+            c.db_cluster_parameter_group().map(Value::from),
+        )
+        .opt(
+            "vpc_security_group_ids",
+            Some(sorted(
+                c.vpc_security_groups()
+                    .iter()
+                    .filter_map(|g| g.vpc_security_group_id().map(str::to_owned))
+                    .collect(),
+            )),
+        )
+        .opt("storage_encrypted", c.storage_encrypted().map(Value::from))
+        .opt("kms_key_id", c.kms_key_id().map(Value::from))
+        .opt("storage_type", c.storage_type().map(Value::from))
+        .opt("port", c.port().map(Value::from))
+        .opt(
+            "backup_retention_period",
+            c.backup_retention_period().map(Value::from),
+        )
+        .opt(
+            "preferred_backup_window",
+            c.preferred_backup_window().map(Value::from),
+        )
+        .opt(
+            "preferred_maintenance_window",
+            c.preferred_maintenance_window()
+                .map(|w| Value::from(w.to_lowercase())),
+        )
+        .opt(
+            "deletion_protection",
+            c.deletion_protection().map(Value::from),
+        )
+        .opt(
+            "copy_tags_to_snapshot",
+            c.copy_tags_to_snapshot().map(Value::from),
+        )
+        .opt(
+            "iam_database_authentication_enabled",
+            c.iam_database_authentication_enabled().map(Value::from),
+        )
+        .opt(
+            "enabled_cloudwatch_logs_exports",
+            Some(sorted(c.enabled_cloudwatch_logs_exports().to_vec())),
+        )
+        .opt(
+            "availability_zones",
+            Some(sorted(c.availability_zones().to_vec())),
+        );
+    m.build()
 }
 
 pub(super) async fn read(p: &RdsProvider, handle: &Handle) -> Result<Option<Live>, ProviderError> {

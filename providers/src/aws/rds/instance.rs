@@ -13,7 +13,7 @@ use super::{
     RdsProvider, SERVICE, check_handled, check_known, create_tags, found, live_tags, lower,
     missing, named_handle, opt_i32, sync_tags, waited, without_owner,
 };
-use crate::aws::doc::{check_owner, invalid, opt_bool, opt_str};
+use crate::aws::doc::{Obj, check_owner, invalid, opt_bool, opt_str};
 use crate::provider::{Desired, Handle, Live, OWNER_TAG, ProviderError, api_err};
 
 /// What RDS cannot change on an existing cluster instance.
@@ -163,77 +163,72 @@ async fn describe(p: &RdsProvider, id: &str) -> Result<Option<DbInstance>, Provi
 
 /// An instance in the stack document's shape.
 fn document(i: &DbInstance) -> Value {
-    let mut m = serde_json::Map::new();
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            m.insert(k.to_owned(), v);
-        }
-    };
-    put("identifier", i.db_instance_identifier().map(Value::from));
-    put(
-        "cluster_identifier",
-        i.db_cluster_identifier().map(Value::from),
-    );
-    put("instance_class", i.db_instance_class().map(Value::from));
-    put("engine", i.engine().map(Value::from));
-    put("engine_version", i.engine_version().map(Value::from));
-    put(
-        "publicly_accessible",
-        i.publicly_accessible().map(Value::from),
-    );
-    put(
-        "db_subnet_group_name",
-        i.db_subnet_group()
-            .and_then(|g| g.db_subnet_group_name())
-            .map(Value::from),
-    );
-    put(
-        "db_parameter_group_name",
-        i.db_parameter_groups()
-            .first()
-            .and_then(|g| g.db_parameter_group_name())
-            .map(Value::from),
-    );
-    put("availability_zone", i.availability_zone().map(Value::from));
-    put("promotion_tier", i.promotion_tier().map(Value::from));
-    put(
-        "performance_insights_enabled",
-        i.performance_insights_enabled().map(Value::from),
-    );
-    put(
-        "performance_insights_kms_key_id",
-        i.performance_insights_kms_key_id().map(Value::from),
-    );
-    put(
-        "performance_insights_retention_period",
-        i.performance_insights_retention_period().map(Value::from),
-    );
-    put(
-        "monitoring_interval",
-        i.monitoring_interval().map(Value::from),
-    );
-    put(
-        "monitoring_role_arn",
-        i.monitoring_role_arn().map(Value::from),
-    );
-    put(
-        "auto_minor_version_upgrade",
-        i.auto_minor_version_upgrade().map(Value::from),
-    );
-    put(
-        "ca_cert_identifier",
-        i.ca_certificate_identifier().map(Value::from),
-    );
-    put(
-        "preferred_maintenance_window",
-        i.preferred_maintenance_window()
-            .map(|w| Value::from(w.to_lowercase())),
-    );
-    put(
-        "copy_tags_to_snapshot",
-        i.copy_tags_to_snapshot().map(Value::from),
-    );
-    Value::Object(m)
+    let m = Obj::new()
+        .opt("identifier", i.db_instance_identifier().map(Value::from))
+        .opt(
+            "cluster_identifier",
+            i.db_cluster_identifier().map(Value::from),
+        )
+        .opt("instance_class", i.db_instance_class().map(Value::from))
+        .opt("engine", i.engine().map(Value::from))
+        .opt("engine_version", i.engine_version().map(Value::from))
+        .opt(
+            "publicly_accessible",
+            i.publicly_accessible().map(Value::from),
+        )
+        .opt(
+            "db_subnet_group_name",
+            i.db_subnet_group()
+                .and_then(|g| g.db_subnet_group_name())
+                .map(Value::from),
+        )
+        .opt(
+            "db_parameter_group_name",
+            i.db_parameter_groups()
+                .first()
+                .and_then(|g| g.db_parameter_group_name())
+                .map(Value::from),
+        )
+        .opt("availability_zone", i.availability_zone().map(Value::from))
+        .opt("promotion_tier", i.promotion_tier().map(Value::from))
+        .opt(
+            "performance_insights_enabled",
+            i.performance_insights_enabled().map(Value::from),
+        )
+        .opt(
+            "performance_insights_kms_key_id",
+            i.performance_insights_kms_key_id().map(Value::from),
+        )
+        .opt(
+            "performance_insights_retention_period",
+            i.performance_insights_retention_period().map(Value::from),
+        )
+        .opt(
+            "monitoring_interval",
+            i.monitoring_interval().map(Value::from),
+        )
+        .opt(
+            "monitoring_role_arn",
+            i.monitoring_role_arn().map(Value::from),
+        )
+        .opt(
+            "auto_minor_version_upgrade",
+            i.auto_minor_version_upgrade().map(Value::from),
+        )
+        .opt(
+            "ca_cert_identifier",
+            i.ca_certificate_identifier().map(Value::from),
+        )
+        .opt(
+            "preferred_maintenance_window",
+            i.preferred_maintenance_window()
+                .map(|w| Value::from(w.to_lowercase())),
+        )
+        .opt(
+            "copy_tags_to_snapshot",
+            i.copy_tags_to_snapshot().map(Value::from),
+        );
+    m.build()
 }
 
 pub(super) async fn read(p: &RdsProvider, handle: &Handle) -> Result<Option<Live>, ProviderError> {
