@@ -163,6 +163,19 @@ impl ProviderError {
     }
 }
 
+impl ProviderError {
+    /// An answer without a field the operation always returns (`VpcId` from `CreateVpc`).
+    pub fn missing(service: &'static str, operation: &'static str, field: &str) -> Self {
+        ProviderError::Api {
+            service,
+            operation,
+            code: None,
+            status: None,
+            message: format!("the answer has no {field}"),
+        }
+    }
+}
+
 /// `Ok(None)` for a not-found error, so a read or a lookup can say "gone" without an error.
 pub fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
     match r {

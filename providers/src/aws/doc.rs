@@ -1,7 +1,7 @@
-//! Small helpers shared by the S3, IAM, Organizations, Budgets and Config providers: reading
-//! typed values out of a resource's properties (with errors naming the resource and property),
-//! policy documents as the services return them (plain or percent-encoded JSON), tags, and names
-//! taken out of ARNs.
+//! Small helpers shared by the AWS providers: reading typed values out of a resource's
+//! properties (with errors naming the resource and property), building read-back documents
+//! ([`Obj`]), policy documents as the services return them (plain or percent-encoded JSON), tags,
+//! and names taken out of ARNs.
 
 use std::collections::BTreeMap;
 

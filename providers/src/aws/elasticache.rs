@@ -106,16 +106,6 @@ impl ElastiCacheProvider {
     }
 }
 
-fn missing(operation: &'static str, what: &str) -> ProviderError {
-    ProviderError::Api {
-        service: SERVICE,
-        operation,
-        code: None,
-        status: None,
-        message: format!("the answer has no {what}"),
-    }
-}
-
 /// Refuses properties this provider does not understand, naming them.
 fn check_known(d: &Desired, known: &[&str]) -> Result<(), ProviderError> {
     let Some(obj) = d.properties.as_object() else {
@@ -479,7 +469,9 @@ impl ElastiCacheProvider {
                     .subnet_group(&handle.provider_id)
                     .await?
                     .and_then(|g| g.arn().map(str::to_owned))
-                    .ok_or_else(|| missing("DescribeCacheSubnetGroups", "ARN"))?,
+                    .ok_or_else(|| {
+                        ProviderError::missing(SERVICE, "DescribeCacheSubnetGroups", "ARN")
+                    })?,
             };
             self.sync_tags(d, &arn).await?;
         }
@@ -882,10 +874,9 @@ impl ElastiCacheProvider {
             if want < 1 {
                 return Err(invalid(d, "`num_cache_clusters` must be at least 1"));
             }
-            let live = self
-                .replication_group(id)
-                .await?
-                .ok_or_else(|| missing("DescribeReplicationGroups", "replication group"))?;
+            let live = self.replication_group(id).await?.ok_or_else(|| {
+                ProviderError::missing(SERVICE, "DescribeReplicationGroups", "replication group")
+            })?;
             let have = i32::try_from(live.member_clusters().len()).unwrap_or(i32::MAX);
             // Replica counts change immediately: the service requires ApplyImmediately here.
             if want > have {
@@ -919,9 +910,9 @@ impl ElastiCacheProvider {
                     .await?
                     .and_then(|g| g.arn().map(str::to_owned));
             }
-            let a = arn
-                .clone()
-                .ok_or_else(|| missing("DescribeReplicationGroups", "ARN"))?;
+            let a = arn.clone().ok_or_else(|| {
+                ProviderError::missing(SERVICE, "DescribeReplicationGroups", "ARN")
+            })?;
             self.sync_tags(d, &a).await?;
         }
         Ok(group_handle(id, arn.as_deref()))

@@ -88,13 +88,9 @@ impl KmsProvider {
             .send()
             .await
             .map_err(api_err(SERVICE, "CreateKey"))?;
-        let meta = out.key_metadata().ok_or_else(|| ProviderError::Api {
-            service: SERVICE,
-            operation: "CreateKey",
-            code: None,
-            status: None,
-            message: "the answer has no KeyMetadata".into(),
-        })?;
+        let meta = out
+            .key_metadata()
+            .ok_or_else(|| ProviderError::missing(SERVICE, "CreateKey", "KeyMetadata"))?;
         let key_id = meta.key_id().to_owned();
         let arn = meta.arn().unwrap_or(&key_id).to_owned();
         if field_bool(props, "enable_key_rotation") == Some(true) {

@@ -725,13 +725,9 @@ impl OpenSearchProvider {
             .send()
             .await
             .map_err(api_err(SERVICE, "CreateDomain"))?;
-        let st = out.domain_status().ok_or_else(|| ProviderError::Api {
-            service: SERVICE,
-            operation: "CreateDomain",
-            code: None,
-            status: None,
-            message: "the answer has no DomainStatus".into(),
-        })?;
+        let st = out
+            .domain_status()
+            .ok_or_else(|| ProviderError::missing(SERVICE, "CreateDomain", "DomainStatus"))?;
         let handle = domain_handle(st);
         self.wait_processed(name).await?;
         Ok(handle)

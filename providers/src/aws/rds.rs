@@ -292,17 +292,6 @@ async fn sync_tags(p: &RdsProvider, d: &Desired, arn: &str) -> Result<(), Provid
     Ok(())
 }
 
-/// An answer that lacks a field it must have.
-fn missing(operation: &'static str, what: &str) -> ProviderError {
-    ProviderError::Api {
-        service: SERVICE,
-        operation,
-        code: None,
-        status: None,
-        message: format!("the answer has no {what}"),
-    }
-}
-
 /// The outcome of an SDK waiter as a [`ProviderError`]: a timeout says how long it waited for
 /// what; a failure state says which status ended the wait (`status` describes the last answer).
 fn waited<O, E, S>(

@@ -111,13 +111,9 @@ impl Provider for SnsProvider {
             call = call.attributes("FifoTopic", "true");
         }
         let out = call.send().await.map_err(api_err(SERVICE, "CreateTopic"))?;
-        let arn = out.topic_arn().ok_or_else(|| ProviderError::Api {
-            service: SERVICE,
-            operation: "CreateTopic",
-            code: None,
-            status: None,
-            message: "the answer has no TopicArn".into(),
-        })?;
+        let arn = out
+            .topic_arn()
+            .ok_or_else(|| ProviderError::missing(SERVICE, "CreateTopic", "TopicArn"))?;
         Ok(Handle::new(arn))
     }
 

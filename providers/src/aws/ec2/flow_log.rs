@@ -85,13 +85,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
     let id = out
         .flow_log_ids()
         .first()
-        .ok_or_else(|| ProviderError::Api {
-            service: SERVICE,
-            operation: "CreateFlowLogs",
-            code: None,
-            status: None,
-            message: "the answer has no FlowLogIds".into(),
-        })?;
+        .ok_or_else(|| ProviderError::missing(SERVICE, "CreateFlowLogs", "FlowLogIds"))?;
     Ok(Handle::new(id.clone()))
 }
 

@@ -142,13 +142,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
         .instances()
         .first()
         .and_then(|i| i.instance_id())
-        .ok_or_else(|| ProviderError::Api {
-            service: super::SERVICE,
-            operation: "RunInstances",
-            code: None,
-            status: None,
-            message: "the answer has no instance".into(),
-        })?;
+        .ok_or_else(|| ProviderError::missing(SERVICE, "RunInstances", "instance"))?;
     Ok(Handle::new(id))
 }
 

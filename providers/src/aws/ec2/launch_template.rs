@@ -197,12 +197,8 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
     let id = out
         .launch_template()
         .and_then(|t| t.launch_template_id())
-        .ok_or_else(|| ProviderError::Api {
-            service: SERVICE,
-            operation: "CreateLaunchTemplate",
-            code: None,
-            status: None,
-            message: "the answer has no LaunchTemplateId".into(),
+        .ok_or_else(|| {
+            ProviderError::missing(SERVICE, "CreateLaunchTemplate", "LaunchTemplateId")
         })?;
     Ok(Handle::new(id.to_owned()))
 }

@@ -31,7 +31,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             let id = out
                 .vpc()
                 .and_then(|v| v.vpc_id())
-                .ok_or_else(|| missing("CreateVpc", "VpcId"))?
+                .ok_or_else(|| ProviderError::missing(SERVICE, "CreateVpc", "VpcId"))?
                 .to_owned();
             set_vpc_dns(p, &id, props, true).await?;
             Ok(Handle::new(id))
@@ -50,7 +50,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             let id = out
                 .subnet()
                 .and_then(|s| s.subnet_id())
-                .ok_or_else(|| missing("CreateSubnet", "SubnetId"))?
+                .ok_or_else(|| ProviderError::missing(SERVICE, "CreateSubnet", "SubnetId"))?
                 .to_owned();
             if field_bool(props, "map_public_ip_on_launch") == Some(true) {
                 set_map_public_ip(p, &id, true).await?;
@@ -68,7 +68,9 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             let id = out
                 .internet_gateway()
                 .and_then(|g| g.internet_gateway_id())
-                .ok_or_else(|| missing("CreateInternetGateway", "InternetGatewayId"))?
+                .ok_or_else(|| {
+                    ProviderError::missing(SERVICE, "CreateInternetGateway", "InternetGatewayId")
+                })?
                 .to_owned();
             if let Some(vpc) = field_str(props, "vpc_id") {
                 attach_igw(p, &id, vpc).await?;
@@ -87,7 +89,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             let id = out
                 .route_table()
                 .and_then(|t| t.route_table_id())
-                .ok_or_else(|| missing("CreateRouteTable", "RouteTableId"))?
+                .ok_or_else(|| ProviderError::missing(SERVICE, "CreateRouteTable", "RouteTableId"))?
                 .to_owned();
             for route in routes_of(d)? {
                 put_route(p, &id, &route, false).await?;
@@ -103,9 +105,9 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .send()
                 .await
                 .map_err(api_err(SERVICE, "AssociateRouteTable"))?;
-            let id = out
-                .association_id()
-                .ok_or_else(|| missing("AssociateRouteTable", "AssociationId"))?;
+            let id = out.association_id().ok_or_else(|| {
+                ProviderError::missing(SERVICE, "AssociateRouteTable", "AssociationId")
+            })?;
             Ok(Handle::new(id))
         }
         "aws_eip" => {
@@ -119,9 +121,9 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
                 .send()
                 .await
                 .map_err(api_err(SERVICE, "AllocateAddress"))?;
-            let id = out
-                .allocation_id()
-                .ok_or_else(|| missing("AllocateAddress", "AllocationId"))?;
+            let id = out.allocation_id().ok_or_else(|| {
+                ProviderError::missing(SERVICE, "AllocateAddress", "AllocationId")
+            })?;
             let mut handle = Handle::new(id);
             if let Some(ip) = out.public_ip() {
                 handle.attributes.insert("public_ip".into(), ip.into());
@@ -144,7 +146,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             let id = out
                 .nat_gateway()
                 .and_then(|n| n.nat_gateway_id())
-                .ok_or_else(|| missing("CreateNatGateway", "NatGatewayId"))?
+                .ok_or_else(|| ProviderError::missing(SERVICE, "CreateNatGateway", "NatGatewayId"))?
                 .to_owned();
             Ok(Handle::new(id))
         }
@@ -160,7 +162,7 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
             let id = out
                 .network_acl()
                 .and_then(|a| a.network_acl_id())
-                .ok_or_else(|| missing("CreateNetworkAcl", "NetworkAclId"))?
+                .ok_or_else(|| ProviderError::missing(SERVICE, "CreateNetworkAcl", "NetworkAclId"))?
                 .to_owned();
             for entry in acl_entries_of(d)? {
                 put_acl_entry(p, &id, &entry, false).await?;
@@ -493,9 +495,9 @@ pub(super) async fn update(
                 .send()
                 .await
                 .map_err(api_err(SERVICE, "ReplaceRouteTableAssociation"))?;
-            let new_id = out
-                .new_association_id()
-                .ok_or_else(|| missing("ReplaceRouteTableAssociation", "NewAssociationId"))?;
+            let new_id = out.new_association_id().ok_or_else(|| {
+                ProviderError::missing(SERVICE, "ReplaceRouteTableAssociation", "NewAssociationId")
+            })?;
             handle = Handle::new(new_id);
         }
         "aws_network_acl" => {
@@ -1056,7 +1058,13 @@ async fn default_acl(p: &Ec2Provider, vpc: &str) -> Result<String, ProviderError
         .network_acls()
         .first()
         .and_then(|a| a.network_acl_id().map(str::to_owned))
-        .ok_or_else(|| missing("DescribeNetworkAcls", "the VPC's default network ACL"))
+        .ok_or_else(|| {
+            ProviderError::missing(
+                SERVICE,
+                "DescribeNetworkAcls",
+                "the VPC's default network ACL",
+            )
+        })
 }
 
 async fn nat_gateway(
@@ -1156,15 +1164,4 @@ async fn detach_igw(p: &Ec2Provider, igw: &str, vpc: &str) -> Result<(), Provide
         .await
         .map_err(api_err(SERVICE, "DetachInternetGateway"))?;
     Ok(())
-}
-
-/// A successful answer without a field it always carries.
-fn missing(operation: &'static str, field: &str) -> ProviderError {
-    ProviderError::Api {
-        service: super::SERVICE,
-        operation,
-        code: None,
-        status: None,
-        message: format!("the answer has no {field}"),
-    }
 }

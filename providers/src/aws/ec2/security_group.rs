@@ -337,13 +337,9 @@ pub(super) async fn create(p: &Ec2Provider, d: &Desired) -> Result<Handle, Provi
         .send()
         .await
         .map_err(api_err(SERVICE, "CreateSecurityGroup"))?;
-    let id = out.group_id().ok_or_else(|| ProviderError::Api {
-        service: super::SERVICE,
-        operation: "CreateSecurityGroup",
-        code: None,
-        status: None,
-        message: "the answer has no GroupId".into(),
-    })?;
+    let id = out
+        .group_id()
+        .ok_or_else(|| ProviderError::missing(SERVICE, "CreateSecurityGroup", "GroupId"))?;
     let live = describe(p, id)
         .await?
         .map(|g| live_rules(&g, id))

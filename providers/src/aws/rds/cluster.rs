@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::{
     RdsProvider, SERVICE, any_changed, check_handled, check_known, create_tags, found, live_tags,
-    lower, missing, opt_i32, sort_strings, sorted, sync_tags, waited, without_owner,
+    lower, opt_i32, sort_strings, sorted, sync_tags, waited, without_owner,
 };
 use crate::aws::doc::{Obj, check_owner, invalid, opt_bool, opt_str, opt_str_list};
 use crate::provider::{Desired, Handle, Live, OWNER_TAG, ProviderError, api_err};
@@ -157,10 +157,10 @@ pub(super) async fn create(p: &RdsProvider, d: &Desired) -> Result<Handle, Provi
         .map_err(api_err(SERVICE, "CreateDBCluster"))?;
     let c = out
         .db_cluster()
-        .ok_or_else(|| missing("CreateDBCluster", "DBCluster"))?;
+        .ok_or_else(|| ProviderError::missing(SERVICE, "CreateDBCluster", "DBCluster"))?;
     let id = c
         .db_cluster_identifier()
-        .ok_or_else(|| missing("CreateDBCluster", "DBClusterIdentifier"))?;
+        .ok_or_else(|| ProviderError::missing(SERVICE, "CreateDBCluster", "DBClusterIdentifier"))?;
     wait_available(p, id).await?;
     handle_for(id, c.db_cluster_arn(), d)
 }

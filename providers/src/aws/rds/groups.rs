@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{
     RdsProvider, SERVICE, check_handled, check_known, create_tags, found, live_tags, lower,
-    missing, named_handle, sort_strings, sorted, sync_tags, without_owner,
+    named_handle, sort_strings, sorted, sync_tags, without_owner,
 };
 use crate::aws::doc::{changed, check_owner, field_str, invalid, opt_str, opt_str_list};
 use crate::provider::{Desired, Handle, Live, OWNER_TAG, ProviderError, api_err};
@@ -74,10 +74,10 @@ pub(super) async fn create_subnet_group(
         .map_err(api_err(SERVICE, "CreateDBSubnetGroup"))?;
     let g = out
         .db_subnet_group()
-        .ok_or_else(|| missing("CreateDBSubnetGroup", "DBSubnetGroup"))?;
-    let name = g
-        .db_subnet_group_name()
-        .ok_or_else(|| missing("CreateDBSubnetGroup", "DBSubnetGroupName"))?;
+        .ok_or_else(|| ProviderError::missing(SERVICE, "CreateDBSubnetGroup", "DBSubnetGroup"))?;
+    let name = g.db_subnet_group_name().ok_or_else(|| {
+        ProviderError::missing(SERVICE, "CreateDBSubnetGroup", "DBSubnetGroupName")
+    })?;
     Ok(named_handle(name, g.db_subnet_group_arn()))
 }
 
@@ -334,11 +334,16 @@ pub(super) async fn create_parameter_group(
         .send()
         .await
         .map_err(api_err(SERVICE, "CreateDBClusterParameterGroup"))?;
-    let g = out
-        .db_cluster_parameter_group()
-        .ok_or_else(|| missing("CreateDBClusterParameterGroup", "DBClusterParameterGroup"))?;
+    let g = out.db_cluster_parameter_group().ok_or_else(|| {
+        ProviderError::missing(
+            SERVICE,
+            "CreateDBClusterParameterGroup",
+            "DBClusterParameterGroup",
+        )
+    })?;
     let name = g.db_cluster_parameter_group_name().ok_or_else(|| {
-        missing(
+        ProviderError::missing(
+            SERVICE,
             "CreateDBClusterParameterGroup",
             "DBClusterParameterGroupName",
         )

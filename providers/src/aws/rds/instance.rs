@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{
     RdsProvider, SERVICE, check_handled, check_known, create_tags, found, live_tags, lower,
-    missing, named_handle, opt_i32, sync_tags, waited, without_owner,
+    named_handle, opt_i32, sync_tags, waited, without_owner,
 };
 use crate::aws::doc::{Obj, check_owner, invalid, opt_bool, opt_str};
 use crate::provider::{Desired, Handle, Live, OWNER_TAG, ProviderError, api_err};
@@ -117,10 +117,10 @@ pub(super) async fn create(p: &RdsProvider, d: &Desired) -> Result<Handle, Provi
         .map_err(api_err(SERVICE, "CreateDBInstance"))?;
     let i = out
         .db_instance()
-        .ok_or_else(|| missing("CreateDBInstance", "DBInstance"))?;
-    let id = i
-        .db_instance_identifier()
-        .ok_or_else(|| missing("CreateDBInstance", "DBInstanceIdentifier"))?;
+        .ok_or_else(|| ProviderError::missing(SERVICE, "CreateDBInstance", "DBInstance"))?;
+    let id = i.db_instance_identifier().ok_or_else(|| {
+        ProviderError::missing(SERVICE, "CreateDBInstance", "DBInstanceIdentifier")
+    })?;
     wait_available(p, id).await?;
     Ok(named_handle(id, i.db_instance_arn()))
 }
