@@ -176,6 +176,65 @@ impl ProviderError {
     }
 }
 
+/// A bounded SDK waiter's failure as a [`ProviderError`], saying what was awaited: the bound
+/// running out (how long, how many polls), a failure state reached (`describe` tells the last
+/// answer's states, or the service's error), or the describe call itself failing.
+pub fn waiter_error<O, E>(
+    service: &'static str,
+    operation: &'static str,
+    what: &str,
+    describe: impl Fn(&O) -> String,
+    e: aws_smithy_runtime_api::client::waiters::error::WaiterError<O, E>,
+) -> ProviderError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    O: fmt::Debug,
+{
+    use aws_smithy_runtime_api::client::waiters::error::WaiterError;
+    match e {
+        WaiterError::ExceededMaxWait(x) => ProviderError::Transport {
+            service,
+            operation,
+            message: format!(
+                "gave up after {}s ({} polls) waiting for {what}",
+                x.elapsed().as_secs(),
+                x.poll_count()
+            ),
+        },
+        WaiterError::FailureState(f) => match f.final_poll().as_result() {
+            Ok(out) => ProviderError::Api {
+                service,
+                operation,
+                code: None,
+                status: None,
+                message: format!("stopped waiting for {what}: {}", describe(out)),
+            },
+            Err(err) => ProviderError::Api {
+                service,
+                operation,
+                code: err.code().map(str::to_owned),
+                status: None,
+                message: format!(
+                    "stopped waiting for {what}: {}",
+                    err.message()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| error_chain(err))
+                ),
+            },
+        },
+        WaiterError::OperationFailed(f) => sdk_error(service, operation, f.into_error()),
+        other => ProviderError::Transport {
+            service,
+            operation,
+            message: format!("waiting for {what}: {}", error_chain(&other)),
+        },
+    }
+}
+
 /// `Ok(None)` for a not-found error, so a read or a lookup can say "gone" without an error.
 pub fn found<T>(r: Result<T, ProviderError>) -> Result<Option<T>, ProviderError> {
     match r {

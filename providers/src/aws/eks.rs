@@ -34,8 +34,8 @@ use serde_json::{Map, Value};
 use super::AwsClients;
 use super::doc::{check_owner, invalid, owner_of};
 use crate::provider::{
-    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, error_chain,
-    found, refuse_in_place_change, sdk_error,
+    Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
+    refuse_in_place_change, waiter_error,
 };
 
 const SERVICE: &str = "eks";
@@ -332,9 +332,7 @@ async fn sync_tags(
     Ok(())
 }
 
-/// A waiter's outcome as a [`ProviderError`]: a timeout says how long it waited for what, a
-/// failure state says which state (`describe` renders the last answer), and a failed poll keeps
-/// the service's error.
+/// [`waiter_error`] for EKS.
 fn wait_err<O, E>(
     operation: &'static str,
     what: &str,
@@ -345,44 +343,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     O: std::fmt::Debug,
 {
-    match e {
-        WaiterError::ExceededMaxWait(x) => ProviderError::Transport {
-            service: SERVICE,
-            operation,
-            message: format!(
-                "gave up after {}s ({} polls) waiting for {what}",
-                x.elapsed().as_secs(),
-                x.poll_count()
-            ),
-        },
-        WaiterError::FailureState(f) => match f.final_poll().as_result() {
-            Ok(out) => ProviderError::Api {
-                service: SERVICE,
-                operation,
-                code: None,
-                status: None,
-                message: format!("stopped waiting for {what}: {}", describe(out)),
-            },
-            Err(err) => ProviderError::Api {
-                service: SERVICE,
-                operation,
-                code: err.code().map(str::to_owned),
-                status: None,
-                message: format!(
-                    "stopped waiting for {what}: {}",
-                    err.message()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| error_chain(err))
-                ),
-            },
-        },
-        WaiterError::OperationFailed(f) => sdk_error(SERVICE, operation, f.into_error()),
-        other => ProviderError::Transport {
-            service: SERVICE,
-            operation,
-            message: format!("waiting for {what}: {}", error_chain(&other)),
-        },
-    }
+    waiter_error(SERVICE, operation, what, describe, e)
 }
 
 /// `cluster:name`, the provider id of a node group or add-on.

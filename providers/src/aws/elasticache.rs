@@ -22,6 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_elasticache::client::Waiters;
+use aws_sdk_elasticache::operation::describe_replication_groups::{
+    DescribeReplicationGroupsError, DescribeReplicationGroupsOutput,
+};
 use aws_sdk_elasticache::types::{
     CloudWatchLogsDestinationDetails, DestinationDetails, DestinationType,
     KinesisFirehoseDestinationDetails, LogDeliveryConfiguration, LogDeliveryConfigurationRequest,
@@ -37,7 +40,7 @@ use super::doc::{
 };
 use crate::provider::{
     Desired, Handle, Live, Provider, ProviderError, ProviderSet, api_err, found,
-    refuse_in_place_change, sdk_error,
+    refuse_in_place_change, waiter_error,
 };
 
 const SERVICE: &str = "elasticache";
@@ -531,46 +534,32 @@ impl ElastiCacheProvider {
         self.waited(result.map(|_| ()), id, "deleted")
     }
 
-    fn waited<O, E>(
+    /// A replication-group waiter's failure ([`waiter_error`]), with the groups' statuses.
+    fn waited(
         &self,
-        result: Result<(), WaiterError<O, E>>,
+        result: Result<
+            (),
+            WaiterError<DescribeReplicationGroupsOutput, DescribeReplicationGroupsError>,
+        >,
         id: &str,
         state: &str,
-    ) -> Result<(), ProviderError>
-    where
-        O: std::fmt::Debug,
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let operation = "DescribeReplicationGroups";
-        match result {
-            Ok(()) => Ok(()),
-            Err(WaiterError::ExceededMaxWait(e)) => Err(ProviderError::Transport {
-                service: SERVICE,
-                operation,
-                message: format!(
-                    "gave up after {}s ({} polls) waiting for replication group `{id}` to be {state}",
-                    e.elapsed().as_secs(),
-                    e.poll_count()
-                ),
-            }),
-            Err(WaiterError::OperationFailed(e)) => {
-                Err(sdk_error(SERVICE, operation, e.into_error()))
-            }
-            Err(WaiterError::FailureState(_)) => Err(ProviderError::Api {
-                service: SERVICE,
-                operation,
-                code: None,
-                status: None,
-                message: format!(
-                    "replication group `{id}` reached a state from which it cannot become {state}"
-                ),
-            }),
-            Err(e) => Err(ProviderError::Transport {
-                service: SERVICE,
-                operation,
-                message: format!("waiting for replication group `{id}` to be {state}: {e:?}"),
-            }),
-        }
+    ) -> Result<(), ProviderError> {
+        result.map_err(|e| {
+            waiter_error(
+                SERVICE,
+                "DescribeReplicationGroups",
+                &format!("replication group `{id}` to be {state}"),
+                |out: &DescribeReplicationGroupsOutput| {
+                    let statuses: Vec<&str> = out
+                        .replication_groups()
+                        .iter()
+                        .map(|g| g.status().unwrap_or("unknown"))
+                        .collect();
+                    format!("status {}", statuses.join(", "))
+                },
+                e,
+            )
+        })
     }
 
     async fn create_replication_group(&self, d: &Desired) -> Result<Handle, ProviderError> {

@@ -34,7 +34,6 @@ mod groups;
 mod instance;
 
 use std::collections::BTreeMap;
-use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +47,7 @@ use super::AwsClients;
 use super::doc::{invalid, opt_i64};
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
-    refuse_in_place_change, sdk_error,
+    refuse_in_place_change, waiter_error,
 };
 
 const SERVICE: &str = "rds";
@@ -292,53 +291,27 @@ async fn sync_tags(p: &RdsProvider, d: &Desired, arn: &str) -> Result<(), Provid
     Ok(())
 }
 
-/// The outcome of an SDK waiter as a [`ProviderError`]: a timeout says how long it waited for
-/// what; a failure state says which status ended the wait (`status` describes the last answer).
+/// The outcome of an SDK waiter as a [`ProviderError`] ([`waiter_error`]); `status` describes
+/// the last answer's states.
 fn waited<O, E, S>(
     operation: &'static str,
     what: &str,
-    timeout: Duration,
     result: Result<FinalPoll<O, S>, WaiterError<O, E>>,
     status: impl Fn(&O) -> String,
 ) -> Result<(), ProviderError>
 where
-    E: ProvideErrorMetadata + std::error::Error + Display + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     O: std::fmt::Debug,
 {
-    match result {
-        Ok(_) => Ok(()),
-        Err(WaiterError::ExceededMaxWait(_)) => Err(ProviderError::Transport {
-            service: SERVICE,
+    result.map(|_| ()).map_err(|e| {
+        waiter_error(
+            SERVICE,
             operation,
-            message: format!(
-                "gave up after {}s waiting for {what} (raise the bound, or check the console: \
-                 the operation may still finish)",
-                timeout.as_secs()
-            ),
-        }),
-        Err(WaiterError::FailureState(f)) => {
-            let (code, why) = match f.final_poll().as_result() {
-                Ok(out) => (None, format!("status {}", status(out))),
-                Err(e) => (e.code().map(str::to_owned), e.to_string()),
-            };
-            Err(ProviderError::Api {
-                service: SERVICE,
-                operation,
-                code,
-                status: None,
-                message: format!("stopped waiting for {what}: {why}"),
-            })
-        }
-        Err(WaiterError::OperationFailed(f)) => Err(sdk_error(SERVICE, operation, f.into_error())),
-        Err(other) => Err(ProviderError::Transport {
-            service: SERVICE,
-            operation,
-            message: format!(
-                "waiting for {what}: {}",
-                crate::provider::error_chain(&other)
-            ),
-        }),
-    }
+            what,
+            |o| format!("status {}", status(o)),
+            e,
+        )
+    })
 }
 
 /// Lower-cases the string at `key` (RDS stores names and identifiers in lower case).

@@ -175,7 +175,6 @@ async fn wait_available(p: &RdsProvider, id: &str) -> Result<(), ProviderError> 
     waited(
         "DescribeDBClusters",
         &format!("cluster {id} to be available"),
-        p.timeout,
         result,
         |out: &DescribeDbClustersOutput| statuses(out.db_clusters()),
     )
@@ -495,7 +494,6 @@ async fn wait_deleted(p: &RdsProvider, id: &str) -> Result<(), ProviderError> {
     waited(
         "DescribeDBClusters",
         &format!("cluster {id} to be deleted"),
-        p.timeout,
         result,
         |out: &DescribeDbClustersOutput| statuses(out.db_clusters()),
     )

@@ -135,7 +135,6 @@ async fn wait_available(p: &RdsProvider, id: &str) -> Result<(), ProviderError> 
     waited(
         "DescribeDBInstances",
         &format!("instance {id} to be available"),
-        p.timeout,
         result,
         |out: &DescribeDbInstancesOutput| statuses(out.db_instances()),
     )
@@ -374,7 +373,6 @@ pub(super) async fn delete(p: &RdsProvider, handle: &Handle) -> Result<(), Provi
     waited(
         "DescribeDBInstances",
         &format!("instance {id} to be deleted"),
-        p.timeout,
         result,
         |out: &DescribeDbInstancesOutput| statuses(out.db_instances()),
     )
