@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ec2_kms_support::{assert_live, desired, differences, update};
+use ec2_kms_support::{assert_live, desired, differences, network, update};
 use serde_json::json;
 use tollgate_providers::aws::AwsClients;
 use tollgate_providers::aws::elasticache::{self, ElastiCacheProvider};
@@ -100,57 +100,14 @@ async fn create_read_find_tags_and_delete_against_moto() {
         .with_wait_timeout(Duration::from_secs(3));
 
     // What the references resolve to: subnets, a security group and a key in the same moto.
-    let vpc = clients
-        .ec2
-        .create_vpc()
-        .cidr_block("10.40.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
-    let mut subnets = Vec::new();
-    for (i, az) in ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-        .iter()
-        .enumerate()
-    {
-        let s = clients
-            .ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.40.{i}.0/24"))
-            .availability_zone(*az)
-            .send()
-            .await
-            .unwrap();
-        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
-    }
-    let sg = clients
-        .ec2
-        .create_security_group()
-        .group_name("wer1-prod-cache")
-        .description("Redis")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned();
-    let key_arn = clients
-        .kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let net = network(
+        &clients,
+        40,
+        &["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        &["wer1-prod-cache"],
+    )
+    .await;
+    let (subnets, sg, key_arn) = (net.subnets, net.security_groups[0].clone(), net.key_arn);
 
     // Subnet group: create, read equals desired, find, tags.
     let mut sg_doc = subnet_group(&subnets);

@@ -9,7 +9,7 @@ mod ec2_kms_support;
 
 use std::time::{Duration, Instant};
 
-use ec2_kms_support::{assert_gone, assert_live, desired, update};
+use ec2_kms_support::{assert_gone, assert_live, desired, network, update};
 use serde_json::json;
 use tollgate_providers::aws::AwsClients;
 use tollgate_providers::aws::opensearch::{self, OpenSearchProvider};
@@ -83,57 +83,14 @@ async fn domain_round_trip_against_moto() {
     let p = OpenSearchProvider::new(clients.opensearch.clone())
         .with_wait(Duration::from_secs(10), Duration::from_millis(50));
 
-    let vpc = clients
-        .ec2
-        .create_vpc()
-        .cidr_block("10.50.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
-    let mut subnets = Vec::new();
-    for (i, az) in ["eu-west-1c", "eu-west-1a", "eu-west-1b"]
-        .iter()
-        .enumerate()
-    {
-        let s = clients
-            .ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.50.{i}.0/24"))
-            .availability_zone(*az)
-            .send()
-            .await
-            .unwrap();
-        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
-    }
-    let sg = clients
-        .ec2
-        .create_security_group()
-        .group_name("wer1-prod-search")
-        .description("OpenSearch")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_owned();
-    let key_arn = clients
-        .kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let net = network(
+        &clients,
+        50,
+        &["eu-west-1c", "eu-west-1a", "eu-west-1b"],
+        &["wer1-prod-search"],
+    )
+    .await;
+    let (subnets, sg, key_arn) = (net.subnets, net.security_groups[0].clone(), net.key_arn);
 
     let mut d = catalogue(&key_arn, &subnets, &sg);
     assert_eq!(p.find(&d).await.unwrap(), None);

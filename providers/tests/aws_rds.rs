@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ec2_kms_support::{assert_gone, assert_live, desired, differences, update};
+use ec2_kms_support::{assert_gone, assert_live, desired, differences, network, update};
 use serde_json::{Value, json};
 use tollgate_providers::aws::AwsClients;
 use tollgate_providers::aws::rds::{self, RdsProvider};
@@ -79,56 +79,14 @@ async fn subnet_group_parameter_group_cluster_and_instance_round_trip() {
     let p = RdsProvider::new(clients.rds.clone()).with_timeout(Duration::from_secs(120));
 
     // What the stack references: three private subnets, two security groups, a key.
-    let vpc = clients
-        .ec2
-        .create_vpc()
-        .cidr_block("10.20.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_owned();
-    let mut subnets = Vec::new();
-    for (i, az) in ["a", "b", "c"].iter().enumerate() {
-        let s = clients
-            .ec2
-            .create_subnet()
-            .vpc_id(&vpc)
-            .cidr_block(format!("10.20.{i}.0/24"))
-            .availability_zone(format!("eu-west-1{az}"))
-            .send()
-            .await
-            .unwrap();
-        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
-    }
-    let mut sgs = Vec::new();
-    for name in ["wer1-prod-main-db", "wer1-prod-main-db-2"] {
-        let g = clients
-            .ec2
-            .create_security_group()
-            .group_name(name)
-            .description("Aurora PostgreSQL")
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .unwrap();
-        sgs.push(g.group_id().unwrap().to_owned());
-    }
-    let key = clients
-        .kms
-        .create_key()
-        .description("db")
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_owned();
+    let net = network(
+        &clients,
+        20,
+        &["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        &["wer1-prod-main-db", "wer1-prod-main-db-2"],
+    )
+    .await;
+    let (subnets, sgs, key) = (net.subnets, net.security_groups, net.key_arn);
     let mut refs: BTreeMap<&str, String> = BTreeMap::new();
     refs.insert("networking.private-a", subnets[0].clone());
     refs.insert("networking.private-b", subnets[1].clone());

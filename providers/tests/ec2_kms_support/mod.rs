@@ -86,3 +86,75 @@ pub async fn assert_gone(p: &dyn Provider, type_name: &str, h: &tollgate_provide
     // Deleting again succeeds.
     p.delete(type_name, h).await.expect("second delete");
 }
+
+/// What the data stores' stacks reference, made in moto: a VPC `10.<octet>.0.0/16`, one subnet
+/// per zone in `zones` (in that order), a security group per name in `groups`, and a KMS key.
+pub struct Network {
+    pub vpc: String,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub key_arn: String,
+}
+
+pub async fn network(
+    clients: &tollgate_providers::aws::AwsClients,
+    octet: u8,
+    zones: &[&str],
+    groups: &[&str],
+) -> Network {
+    let vpc = clients
+        .ec2
+        .create_vpc()
+        .cidr_block(format!("10.{octet}.0.0/16"))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_owned();
+    let mut subnets = Vec::new();
+    for (i, zone) in zones.iter().enumerate() {
+        let s = clients
+            .ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.{octet}.{i}.0/24"))
+            .availability_zone(*zone)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_owned());
+    }
+    let mut security_groups = Vec::new();
+    for name in groups {
+        let g = clients
+            .ec2
+            .create_security_group()
+            .group_name(*name)
+            .description(*name)
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap();
+        security_groups.push(g.group_id().unwrap().to_owned());
+    }
+    let key_arn = clients
+        .kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    Network {
+        vpc,
+        subnets,
+        security_groups,
+        key_arn,
+    }
+}
