@@ -58,6 +58,7 @@ fn run(dir: &Path, mode: RegoMode) -> Vec<Finding> {
         bundle: BundleOptions { rego_mode: mode },
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
         input_format: tollgate_engine::import::InputFormat::Auto,
     };
     match check::run(&settings) {
