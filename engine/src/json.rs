@@ -40,22 +40,16 @@ pub enum ReadError {
     NotUtf8 { offset: usize },
     #[error("starts with a byte-order mark; save the file as UTF-8 without BOM")]
     ByteOrderMark,
+    #[error("{what} is not read: only regular files are")]
+    NotRegular { what: &'static str },
+    #[error("file too large: limit {limit} bytes, and it grew past it while being read")]
+    Grew { limit: u64 },
 }
 
-/// Reads a whole text file after checking its size against `limit`.
+/// Reads a whole text file: a regular file only, at most `limit` bytes (see
+/// [`crate::fsio::read_bounded`]), UTF-8 without a byte-order mark.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
-    let actual = std::fs::metadata(path)?.len();
-    if actual > limit {
-        return Err(ReadError::TooLarge { limit, actual });
-    }
-    let bytes = std::fs::read(path)?;
-    // The file may have grown between the two calls.
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooLarge {
-            limit,
-            actual: bytes.len() as u64,
-        });
-    }
+    let bytes = crate::fsio::read_bounded(path, limit)?;
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(ReadError::ByteOrderMark);
     }
