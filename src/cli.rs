@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tollgate_engine::check::{self, ChangedFiles, CheckError, CheckSettings};
+use tollgate_engine::envelope::Given;
 use tollgate_engine::fsio::write_atomically;
 use tollgate_engine::import::InputFormat;
 use tollgate_engine::policy::{BundleOptions, Principal, RegoMode};
@@ -125,6 +126,27 @@ struct CheckArgs {
     /// Why the overrides are needed (recorded in every output).
     #[arg(long, value_name = "TEXT", requires = "overrides")]
     reason: Option<String>,
+    /// The stack id of every Terraform plan and CloudFormation template checked (default: the
+    /// plan's variable `stack`, a `tollgate.toml`, the `stack` tag every resource shares, the
+    /// file's name). A stack document of that id checked with it gives the envelope instead.
+    #[arg(long, value_name = "ID", help_heading = "Envelope of plans and templates")]
+    stack: Option<String>,
+    /// Their environment (default: `tollgate.toml`, the plan's variables or common tags; when
+    /// nothing says it, the strict choice `prod`, noted under the report).
+    #[arg(long, value_name = "ENV", help_heading = "Envelope of plans and templates")]
+    environment: Option<String>,
+    /// Their AWS region (default: `tollgate.toml`, the plan's variables or aws provider).
+    #[arg(long, value_name = "REGION", help_heading = "Envelope of plans and templates")]
+    region: Option<String>,
+    /// Their account (default: `tollgate.toml`, the variable `account`, else the environment).
+    #[arg(long, value_name = "ACCOUNT", help_heading = "Envelope of plans and templates")]
+    account: Option<String>,
+    /// Their owner (default: `tollgate.toml`, the variable `owner` or the common `owner` tag).
+    #[arg(long, value_name = "OWNER", help_heading = "Envelope of plans and templates")]
+    owner: Option<String>,
+    /// Their repository name (default: `tollgate.toml`, the variable `repository`).
+    #[arg(long, value_name = "NAME", help_heading = "Envelope of plans and templates")]
+    repository: Option<String>,
     /// How Rego runs. `vm` (regorus's compiled mode) is for benchmarks only: it turns runtime
     /// errors in rules into "undefined", which fails open.
     #[arg(long, value_enum, default_value_t = RegoModeArg::Interpreter, hide = true)]
@@ -233,7 +255,28 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         None => None,
     };
     let (bundle_file, verify_key) = (args.bundle, args.verify_key);
+    let envelope = Given {
+        stack: args.stack,
+        environment: args.environment,
+        region: args.region,
+        account: args.account,
+        owner: args.owner,
+        repository: args.repository,
+    };
+    for (flag, value) in [
+        ("--stack", &envelope.stack),
+        ("--environment", &envelope.environment),
+    ] {
+        if let Some(v) = value
+            && !tollgate_engine::model::is_identifier(v)
+        {
+            return Err(Failure::Usage(format!(
+                "{flag} `{v}`: ids are letters, digits, `_` and `-`, starting with a letter or digit"
+            )));
+        }
+    }
     let settings = CheckSettings {
+        envelope,
         input_format: match args.input_format {
             InputFormatArg::Auto => InputFormat::Auto,
             InputFormatArg::Stack => InputFormat::Stack,

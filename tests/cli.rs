@@ -762,3 +762,47 @@ fn every_flag_in_help_appears_on_its_doc_page() {
     }
     assert!(missing.is_empty(), "flags missing from their pages: {missing:#?}");
 }
+
+/// Issue 9 item 1: a plain plan is checked as given; the envelope flags apply to plans and
+/// templates, what nothing gives is judged the strict way and said once under the table.
+#[test]
+fn plans_take_their_envelope_from_flags_or_the_strict_default() {
+    let o = tollgate(&["check", "fixtures/terraform/shapes/state.json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(
+        out.matches("judged as prod (the strict default)").count(),
+        1,
+        "{out}"
+    );
+    let o = tollgate(&[
+        "check",
+        "fixtures/terraform/shapes/state.json",
+        "--environment",
+        "dev",
+        "--stack",
+        "legacy",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["stacks"][0]["stack"], "legacy");
+    assert_eq!(v["stacks"][0]["envelope"]["environment"]["value"], "dev");
+    assert_eq!(
+        v["stacks"][0]["envelope"]["environment"]["from"],
+        "flag --environment"
+    );
+    assert_eq!(v["stacks"][0]["envelope"]["stack"]["from"], "flag --stack");
+    let o = tollgate(&["check", "stacks/cache.json", "--environment", "dev"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("apply to Terraform plans"), "{}", stderr(&o));
+    let o = tollgate(&[
+        "check",
+        "fixtures/terraform/shapes/state.json",
+        "--environment",
+        "not an id",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--environment `not an id`"), "{}", stderr(&o));
+}

@@ -61,6 +61,7 @@ fn run(dir: &Path, mode: RegoMode) -> Vec<Finding> {
         },
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
         input_format: tollgate_engine::import::InputFormat::Auto,
     };
     match check::run(&settings) {
