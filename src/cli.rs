@@ -55,6 +55,7 @@ enum Command {
     ///
     /// Exit status: 0 when the plan is compliant, 1 when it is not (the file is still written,
     /// and apply will refuse it), 2 on bad input or usage.
+    #[cfg(feature = "provision")]
     Plan(crate::cmd_provision::PlanArgs),
     /// Carry out a plan: refuses one that is not compliant, was edited, was made with other
     /// policies or waivers, or is stale; provisions in dependency order and records each outcome
@@ -62,8 +63,10 @@ enum Command {
     ///
     /// Exit status: 0 applied, 1 refused (not compliant, lock held) or a resource failed, 2 bad
     /// input (edited or stale plan, other policies), 130 stopped by Ctrl-C (state saved).
+    #[cfg(feature = "provision")]
     Apply(crate::cmd_provision::ApplyArgs),
     /// Inspect the state, or release a stuck lock.
+    #[cfg(feature = "provision")]
     State(crate::cmd_provision::StateArgs),
     /// Build, sign and verify policy bundle archives (`bundle.tar.gz`), and make signing keys.
     ///
@@ -246,8 +249,11 @@ pub fn run() -> Result<ExitCode, Failure> {
         Command::Test(args) => crate::cmd_test::run(args),
         Command::Validate(args) => crate::cmd_validate::run(args),
         Command::Schema(args) => crate::cmd_schema::run(args),
+        #[cfg(feature = "provision")]
         Command::Plan(args) => crate::cmd_provision::plan(args),
+        #[cfg(feature = "provision")]
         Command::Apply(args) => crate::cmd_provision::apply(args),
+        #[cfg(feature = "provision")]
         Command::State(args) => crate::cmd_provision::state(args),
         Command::Bundle(args) => crate::cmd_bundle::run(args),
     }
@@ -313,6 +319,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
                 RegoModeArg::Vm => RegoMode::Vm,
                 RegoModeArg::Interpreter => RegoMode::Interpreter,
             },
+            run_time_limit: None,
         },
         overrides: args
             .overrides

@@ -40,9 +40,11 @@ pub enum ReadError {
     NotUtf8 { offset: usize },
     #[error("starts with a byte-order mark; save the file as UTF-8 without BOM")]
     ByteOrderMark,
-    #[error(
-        "UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}"
-    )]
+    #[error("{what} is not read: only regular files are")]
+    NotRegular { what: &'static str },
+    #[error("file too large: limit {limit} bytes, and it grew past it while being read")]
+    Grew { limit: u64 },
+    #[error("UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}")]
     NotUtf16 { offset: usize },
     #[error(
         "UTF-16 text; Tollgate's own files must be UTF-8 without BOM (convert it, e.g. `iconv -f UTF-16 -t UTF-8`)"
@@ -50,7 +52,8 @@ pub enum ReadError {
     Utf16,
 }
 
-/// Reads a whole text file after checking its size against `limit`.
+/// Reads a whole text file: a regular file only, at most `limit` bytes (see
+/// [`crate::fsio::read_bounded`]), UTF-8 without a byte-order mark.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     decode_utf8(read_bytes(path, limit)?)
 }
@@ -114,21 +117,10 @@ pub fn decode_foreign(bytes: Vec<u8>) -> Result<(String, TextEncoding), ReadErro
     }
 }
 
-/// Reads a whole file after checking its size against `limit`.
+/// Reads a whole file: a regular file only, at most `limit` bytes (see
+/// [`crate::fsio::read_bounded`]).
 pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let actual = std::fs::metadata(path)?.len();
-    if actual > limit {
-        return Err(ReadError::TooLarge { limit, actual });
-    }
-    let bytes = std::fs::read(path)?;
-    // The file may have grown between the two calls.
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooLarge {
-            limit,
-            actual: bytes.len() as u64,
-        });
-    }
-    Ok(bytes)
+    crate::fsio::read_bounded(path, limit)
 }
 
 /// The line and column of a byte offset in `text`.

@@ -151,41 +151,49 @@ impl LoadError {
 pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadErrors> {
     let mut files = BTreeSet::new();
     let mut errors = Vec::new();
+    // One walker for every folder named: a folder named twice (`stacks stacks/`) is walked once.
+    let mut walker = crate::fsio::Walker::new();
+    let wanted = |path: &Path| {
+        path.extension().is_some_and(|e| e == "json")
+            || crate::import::cloudformation::has_template_extension(path)
+    };
     for p in paths {
-        if p.is_dir() {
-            let mut stack = vec![p.clone()];
-            while let Some(dir) = stack.pop() {
-                match std::fs::read_dir(&dir) {
-                    Ok(entries) => {
-                        for entry in entries.flatten() {
-                            let path = entry.path();
-                            if path.is_dir() {
-                                stack.push(path);
-                            } else if path.extension().is_some_and(|e| e == "json")
-                                || (crate::import::cloudformation::has_template_extension(&path)
-                                    && json::read_text(&path, json::MAX_FILE_BYTES).is_ok_and(
-                                        |t| {
-                                            crate::import::cloudformation::looks_like_template(
-                                                &path, &t,
-                                            )
-                                        },
-                                    ))
-                            {
-                                files.insert(path);
-                            }
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => match walker.walk(p, wanted) {
+                Ok(found) => {
+                    for path in found {
+                        // A YAML file in a folder is read only if it looks like a template.
+                        let is_json = path.extension().is_some_and(|e| e == "json");
+                        if is_json
+                            || json::read_text(&path, json::MAX_FILE_BYTES).is_ok_and(|t| {
+                                crate::import::cloudformation::looks_like_template(&path, &t)
+                            })
+                        {
+                            files.insert(path);
                         }
                     }
-                    Err(e) => errors.push(LoadError::new(&dir, LoadErrorKind::Read, e.to_string())),
                 }
+                Err(refused) => errors.extend(
+                    refused
+                        .into_iter()
+                        .map(|e| LoadError::new(&e.path, LoadErrorKind::Read, e.message)),
+                ),
+            },
+            // A file named explicitly is read whatever it is: the reader refuses a FIFO or a
+            // device, saying what it is.
+            Ok(_) => {
+                files.insert(p.clone());
             }
-        } else if p.is_file() {
-            files.insert(p.clone());
-        } else {
-            errors.push(LoadError::new(
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => errors.push(LoadError::new(
                 p,
                 LoadErrorKind::Read,
                 "no such file or directory",
-            ));
+            )),
+            Err(e) => errors.push(LoadError::new(
+                p,
+                LoadErrorKind::Read,
+                format!("cannot read: {e}"),
+            )),
         }
     }
     if errors.is_empty() {
