@@ -33,7 +33,7 @@ use serde_json::value::RawValue;
 use super::{SENSITIVE, UNKNOWN};
 use crate::json::{JsonError, LineCol, Strict, StrictValue};
 use crate::load::{LoadError, LoadErrorKind};
-use crate::model::{Budget, Change, Resource, Source, Stack};
+use crate::model::{Budget, Change, Resource, Source, Stack, Unmodelled};
 use crate::registry::{self, PropType, Registry};
 
 /// Plan format versions this importer understands (major version 1).
@@ -158,7 +158,11 @@ pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack,
             Ok(Some(inst)) if inst.raw.is_some() || registry.get(&inst.type_name).is_some() => {
                 instances.push(inst)
             }
-            Ok(Some(inst)) => unmodelled.push(format!("{} ({})", inst.address, inst.type_name)),
+            Ok(Some(inst)) => unmodelled.push(Unmodelled::resource(
+                inst.address,
+                inst.type_name,
+                inst.position,
+            )),
             Ok(None) => {}
             Err(e) => errors.push(e),
         }
@@ -1083,7 +1087,7 @@ fn envelope(
     variables: &BTreeMap<String, VariableFile>,
     configuration: Option<&str>,
     resources: Vec<Resource>,
-    unmodelled: Vec<String>,
+    unmodelled: Vec<Unmodelled>,
 ) -> Result<Stack, Vec<LoadError>> {
     let var = |k: &str| match variables.get(k).map(|v| &v.value.0) {
         Some(Value::String(s)) => Some(s.to_string()),
