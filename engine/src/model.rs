@@ -156,7 +156,8 @@ impl std::fmt::Display for Unmodelled {
 /// Compares with the text reports show (`address (type)`).
 impl PartialEq<&str> for Unmodelled {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        let shown: &str = &self.to_string();
+        shown == *other
     }
 }
 

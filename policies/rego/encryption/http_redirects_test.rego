@@ -25,8 +25,8 @@ test_https_listener_not_judged_here if {
 	count(http_redirects.deny) == 0 with input as inp
 }
 
-cdn(default, ordered) := fx.prod("cdn", "aws_cloudfront_distribution", {
-	"default_cache_behavior": {"target_origin_id": "app", "viewer_protocol_policy": default},
+cdn(default_policy, ordered) := fx.prod("cdn", "aws_cloudfront_distribution", {
+	"default_cache_behavior": {"target_origin_id": "app", "viewer_protocol_policy": default_policy},
 	"ordered_cache_behavior": [{"path_pattern": "/static/*", "target_origin_id": "app", "viewer_protocol_policy": ordered}],
 })
 
