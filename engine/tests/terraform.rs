@@ -99,8 +99,16 @@ fn a_plan_gets_exactly_the_expected_findings() {
         // SSH and HTTPS from anywhere on a group that is not the edge.
         ("workers", "TG-NET-001", "rego"),
         ("workers", "TG-NET-002", "rego"),
+        // A type Tollgate does not model, from another provider: an advisory coverage gap.
+        ("random_id.suffix", "TG-COV-001", "tollgate"),
     ]);
     assert_eq!(findings(&report), want);
+    let gap = report
+        .findings
+        .iter()
+        .find(|f| f.policy == "TG-COV-001")
+        .unwrap();
+    assert!(!gap.fails(), "non-AWS gaps are advisory");
     assert_eq!(
         report
             .not_evaluated

@@ -33,7 +33,7 @@ use serde_json::value::RawValue;
 use super::{SENSITIVE, UNKNOWN};
 use crate::json::{JsonError, LineCol, Strict, StrictValue};
 use crate::load::{LoadError, LoadErrorKind};
-use crate::model::{Budget, Change, Resource, Source, Stack};
+use crate::model::{Budget, Change, Resource, Source, Stack, Unmodelled};
 use crate::registry::{self, PropType, Registry};
 
 /// Plan format versions this importer reads: 0.1 and 0.2 (Terraform 0.12–0.15) and 1.x
@@ -310,7 +310,11 @@ pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack,
                 } else if inst.raw.is_some() || registry.get(&inst.type_name).is_some() {
                     instances.push(inst)
                 } else {
-                    unmodelled.push(format!("{} ({})", inst.address, inst.type_name))
+                    unmodelled.push(Unmodelled::resource(
+                        inst.address,
+                        inst.type_name,
+                        inst.position,
+                    ))
                 }
             }
             Ok(Parsed::NotJudged(what)) => unmodelled.push(what),
@@ -457,8 +461,8 @@ fn line_of(text: &str, slice: &str) -> LineCol {
 /// What one entry of the plan is.
 enum Parsed {
     Instance(Instance),
-    /// Read but not judged, with the reason (`address (type: why)`).
-    NotJudged(String),
+    /// Read but not judged, with the reason.
+    NotJudged(Unmodelled),
     /// A data source: read by Terraform, nothing to judge.
     Skipped,
 }
@@ -579,10 +583,10 @@ fn parse_entry(
                     ".change.actions",
                 )),
                 // `removed { lifecycle { destroy = false } }`: Terraform lets go of it, the object stays.
-                ["forget"] => Ok(Parsed::NotJudged(format!(
-                    "{} ({}: forgotten by Terraform, left in the cloud)",
-                    entry.address, entry.type_name
-                ))),
+                ["forget"] => Ok(Parsed::NotJudged(
+                    Unmodelled::resource(entry.address, entry.type_name, position)
+                        .because("forgotten by Terraform, left in the cloud"),
+                )),
                 other => Err(shape_err(
                     format!("unknown plan actions {other:?} for {}", entry.address),
                     ".change.actions",
@@ -1470,7 +1474,7 @@ fn fold(
     instances: Vec<Instance>,
     config: &Config,
     file: &Path,
-    unmodelled: &mut Vec<String>,
+    unmodelled: &mut Vec<Unmodelled>,
     errors: &mut Vec<LoadError>,
 ) -> Vec<Resource> {
     let (split, objects): (Vec<Instance>, Vec<Instance>) =
@@ -1595,7 +1599,10 @@ fn fold(
         }
         match found.as_slice() {
             [t] => edits.push((*t, s)),
-            _ => unmodelled.push(format!("{} ({}: {reason})", s.address, s.type_name)),
+            _ => unmodelled.push(
+                Unmodelled::resource(s.address.clone(), s.type_name.clone(), s.position)
+                    .because(reason),
+            ),
         }
     }
 
@@ -2026,7 +2033,7 @@ fn envelope(
     variables: &BTreeMap<String, VariableFile>,
     configuration: Option<&str>,
     resources: Vec<Resource>,
-    unmodelled: Vec<String>,
+    unmodelled: Vec<Unmodelled>,
 ) -> Result<Stack, Vec<LoadError>> {
     let var = |k: &str| match variables.get(k).map(|v| &v.value.0) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
