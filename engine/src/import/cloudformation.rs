@@ -3696,6 +3696,7 @@ fn envelope(
         origin: Origin::CloudFormation,
         unmodelled,
         managed_elsewhere: Default::default(),
+        envelope: Default::default(),
     })
 }
 
