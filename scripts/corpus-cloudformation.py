@@ -123,7 +123,7 @@ def main():
             if outcome == "ok":
                 accepted += 1
                 for item in filter(None, rest.split("\x1f")):
-                    m = re.search(r"\(([^:)]+)", item)
+                    m = re.search(r"\(([A-Za-z0-9]+(?:::[A-Za-z0-9]+)*)", item)
                     not_evaluated[m.group(1) if m else item] += 1
             else:
                 why = ("(envelope only) " if outcome == "envelope" else "") + reason(rest)
@@ -145,7 +145,7 @@ def main():
             except ValueError:
                 report = {}
             for item in report.get("not_evaluated", []):
-                m = re.search(r"\(([^:)]+)", item)
+                m = re.search(r"\(([A-Za-z0-9]+(?:::[A-Za-z0-9]+)*)", item)
                 not_evaluated[m.group(1) if m else "(a modelled type no type-specific rule judges)"] += 1
             if a.list:
                 print(f"ok  {p}")

@@ -908,3 +908,20 @@ fn a_small_template_cannot_expand_past_the_alias_byte_bound() {
         .unwrap();
     assert_eq!(s.resources[0].properties["name"], "orders".into());
 }
+
+#[test]
+fn deploy_time_tags_and_loops_are_said_not_refused() {
+    let s = parse("deploy-time-shapes.yaml");
+    let topic = get(&s, "Topic");
+    // `! "orders"` is the string; the tag an unknown condition chooses is not known.
+    assert_eq!(topic.properties["name"], "orders".into());
+    assert_eq!(topic.tags.len(), 1, "{:?}", topic.tags);
+    assert_eq!(topic.tags["team"], "orders");
+    assert!(
+        s.unmodelled.iter().any(|u| u.starts_with(
+            "Resources.Fn::ForEach::Queues (Fn::ForEach over a collection known only at deploy"
+        )),
+        "{:?}",
+        s.unmodelled
+    );
+}

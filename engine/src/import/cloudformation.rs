@@ -745,7 +745,7 @@ fn yaml_scalar(v: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Kind, S
             other => return Err(format!("YAML tag !!{other} cannot be used on a scalar")),
         });
     }
-    if style != ScalarStyle::Plain {
+    if style != ScalarStyle::Plain || tag.is_some_and(is_non_specific) {
         return Ok(Kind::Str(v.to_owned()));
     }
     Ok(plain_scalar(v))
@@ -792,10 +792,16 @@ fn plain_scalar(v: &str) -> Kind {
     Kind::Str(v.to_owned())
 }
 
+/// YAML's non-specific tag `!` (a scalar so tagged is a string).
+fn is_non_specific(tag: &Tag) -> bool {
+    (tag.handle == "!" && tag.suffix.is_empty()) || (tag.handle.is_empty() && tag.suffix == "!")
+}
+
 /// Applies a node's tag: the short forms become their long forms.
 fn wrap_tag(node: Node, tag: Option<&Tag>) -> Result<Node, String> {
     let Some(tag) = tag else { return Ok(node) };
-    if tag.is_yaml_core_schema() {
+    // `!` alone is YAML's non-specific tag: the node as it is.
+    if tag.is_yaml_core_schema() || is_non_specific(tag) {
         return Ok(node);
     }
     let name = tag.suffix.as_str();
@@ -2798,6 +2804,10 @@ fn read_tags(v: &Value) -> Result<BTreeMap<String, String>, String> {
         _ if is_unknown(v) => {}
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
+                // A tag decided at deploy time (`!If` on an unknown condition): not known.
+                if is_unknown(item) {
+                    continue;
+                }
                 match (text(&item["Key"]), text(&item["Value"])) {
                     (Some(k), Some(v)) => {
                         tags.insert(k, v);
@@ -3070,7 +3080,8 @@ fn read_template(
             ),
         )]);
     };
-    if resource_entries.is_empty() {
+    // (A template whose every resource is in a loop known only at deploy is not empty: said.)
+    if resource_entries.is_empty() && notes.is_empty() {
         return Err(vec![shape(
             resources.at,
             "$.Resources".into(),
