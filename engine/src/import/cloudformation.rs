@@ -3181,7 +3181,7 @@ fn read_template(
         let custom = matches!(e.value.get("Type").map(|t| &t.value.kind),
             Some(Kind::Str(t)) if t.starts_with("Custom::") || t == "AWS::CloudFormation::CustomResource");
         if let Some(a) = attrs.iter().find(|a| {
-            !RESOURCE_ATTRIBUTES.contains(&a.key.as_str()) && !(custom && a.key == "Version")
+            !(RESOURCE_ATTRIBUTES.contains(&a.key.as_str()) || (custom && a.key == "Version"))
         }) {
             errors.push(shape(
                 a.at,
