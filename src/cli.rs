@@ -295,6 +295,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
                 RegoModeArg::Vm => RegoMode::Vm,
                 RegoModeArg::Interpreter => RegoMode::Interpreter,
             },
+            run_time_limit: None,
         },
         overrides: args
             .overrides
