@@ -44,13 +44,9 @@ pub enum ReadError {
     NotRegular { what: &'static str },
     #[error("file too large: limit {limit} bytes, and it grew past it while being read")]
     Grew { limit: u64 },
-    #[error(
-        "UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}"
-    )]
+    #[error("UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}")]
     NotUtf16 { offset: usize },
-    #[error(
-        "UTF-16 text; Tollgate's own files must be UTF-8 without BOM (convert it, e.g. `iconv -f UTF-16 -t UTF-8`)"
-    )]
+    #[error("UTF-16 text; Tollgate's own files must be UTF-8 without BOM (convert it, e.g. `iconv -f UTF-16 -t UTF-8`)")]
     Utf16,
 }
 

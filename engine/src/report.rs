@@ -181,7 +181,10 @@ impl Report {
             selection: None,
             not_evaluated: evaluation.not_evaluated,
             envelope_note: crate::envelope::note(
-                estate.stacks.iter().map(|s| (s.id.as_str(), &s.envelope)),
+                estate
+                    .stacks
+                    .iter()
+                    .map(|s| (s.id.as_str(), &s.envelope)),
             ),
         }
     }

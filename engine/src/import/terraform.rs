@@ -393,10 +393,7 @@ fn values_resources<'a>(
 }
 
 /// The plan's variables: `{"name": {"value": …}}`, each name once.
-fn variables_of(
-    file: &Path,
-    raw: &Strict,
-) -> Result<BTreeMap<String, VariableFile>, Vec<LoadError>> {
+fn variables_of(file: &Path, raw: &Strict) -> Result<BTreeMap<String, VariableFile>, Vec<LoadError>> {
     let mut out = BTreeMap::new();
     let Value::Object(vars) = &raw.0 else {
         return Ok(out);
@@ -416,12 +413,7 @@ fn variables_of(
                 ]);
             }
         };
-        out.insert(
-            name,
-            VariableFile {
-                value: Strict(value),
-            },
-        );
+        out.insert(name, VariableFile { value: Strict(value) });
     }
     Ok(out)
 }
@@ -511,11 +503,7 @@ fn parse_entry(
                 address: e.address,
                 mode: e.mode,
                 type_name: e.type_name,
-                values: if deleting {
-                    e.change.before
-                } else {
-                    e.change.after
-                },
+                values: if deleting { e.change.before } else { e.change.after },
                 before: e.change.before,
                 unknown: if deleting {
                     Value::Null
@@ -559,8 +547,7 @@ fn parse_entry(
             ".address",
         ));
     }
-    let data = entry.mode.as_deref() == Some("data")
-        || entry.address.starts_with("data.")
+    let data = entry.mode.as_deref() == Some("data") || entry.address.starts_with("data.")
         || entry.address.contains(".data.");
     let change = match entry.change {
         Ok(c) => c,
@@ -814,11 +801,7 @@ impl<'de> Visitor<'de> for TagsShape {
                 other => {
                     return Err(de::Error::custom(format_args!(
                         "tag `{key}` is not a string (got {})",
-                        if other.is_array() {
-                            "a list"
-                        } else {
-                            "an object"
-                        }
+                        if other.is_array() { "a list" } else { "an object" }
                     )));
                 }
             };
@@ -878,11 +861,7 @@ fn inline_settings(type_name: &str, properties: Value, unknown: &Value) -> Value
                     "aws_s3_bucket_server_side_encryption_configuration",
                     first_config,
                 );
-                if let Some(v) = folded
-                    .as_object()
-                    .ok()
-                    .and_then(|f| f.get(&Value::from("server_side_encryption")))
-                {
+                if let Some(v) = folded.as_object().ok().and_then(|f| f.get(&Value::from("server_side_encryption"))) {
                     out.insert(Value::from("server_side_encryption"), v.clone());
                 }
             }
@@ -1244,10 +1223,7 @@ impl Config {
             for r in module.resources {
                 config.resources.insert(
                     format!("{path}{}", r.address),
-                    (
-                        path.clone(),
-                        r.expressions.unwrap_or(serde_json::Value::Null),
-                    ),
+                    (path.clone(), r.expressions.unwrap_or(serde_json::Value::Null)),
                 );
             }
             for (name, out) in module.outputs {
@@ -1304,7 +1280,8 @@ impl Config {
         let all = std::mem::take(&mut link.targets);
         let mut targets: Vec<(String, Option<String>)> = Vec::new();
         for (t, i) in &all {
-            let redundant = i.is_none() && all.iter().any(|(u, j)| u == t && j.is_some());
+            let redundant =
+                i.is_none() && all.iter().any(|(u, j)| u == t && j.is_some());
             if !redundant && !targets.contains(&(t.clone(), i.clone())) {
                 targets.push((t.clone(), i.clone()));
             }
@@ -1313,14 +1290,7 @@ impl Config {
         Some(link)
     }
 
-    fn resolve(
-        &self,
-        path: &str,
-        refs: &[String],
-        target_type: &str,
-        depth: usize,
-        link: &mut Link,
-    ) {
+    fn resolve(&self, path: &str, refs: &[String], target_type: &str, depth: usize, link: &mut Link) {
         if depth > 32 {
             return;
         }
@@ -1351,9 +1321,7 @@ impl Config {
                 } else if is_split(type_name) && split_target(type_name).1 == target_type {
                     // `bucket = aws_s3_bucket_policy.this[0].id`: the bucket of another
                     // split resource.
-                    if let Some((p, exprs)) =
-                        self.resources.get(&format!("{path}{type_name}.{name}"))
-                    {
+                    if let Some((p, exprs)) = self.resources.get(&format!("{path}{type_name}.{name}")) {
                         let attr = split_target(type_name).0;
                         let next = exprs.get(attr).map(references).unwrap_or_default();
                         self.resolve(p, &next, target_type, depth + 1, link);
@@ -1607,11 +1575,7 @@ fn fold(
         if s.change == Change::Delete {
             r.properties = match setting {
                 Some(key) => unset(&r.properties, key),
-                None => remove_rule(
-                    &r.properties,
-                    &s.type_name,
-                    s.before.as_ref().or(s.raw.as_ref()),
-                ),
+                None => remove_rule(&r.properties, &s.type_name, s.before.as_ref().or(s.raw.as_ref())),
             };
             continue;
         }
@@ -2121,10 +2085,7 @@ mod tests {
             Some(("aws_s3_bucket", "logs", Some(r#"["a]"]"#.to_owned())))
         );
         assert_eq!(resource_reference("var.bucket"), None);
-        assert_eq!(
-            module_instance(r#"module.a["x.y"].aws_s3_bucket.b[0]"#),
-            r#"module.a["x.y"]."#
-        );
+        assert_eq!(module_instance(r#"module.a["x.y"].aws_s3_bucket.b[0]"#), r#"module.a["x.y"]."#);
         assert_eq!(module_instance("aws_s3_bucket.b"), "");
     }
 
