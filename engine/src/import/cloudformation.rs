@@ -3908,7 +3908,7 @@ fn read_template(
     file: &Path,
     root: &Node,
     registry: &Registry,
-    notes: Vec<String>,
+    notes: Vec<Unmodelled>,
 ) -> Result<Stack, Vec<LoadError>> {
     let shape = |at: LineCol, path: String, message: String| {
         LoadError::plain(file, LoadErrorKind::Shape, message)
@@ -4222,10 +4222,11 @@ fn read_template(
                 scope.condition(c, at, &format!("$.Resources.{}.Condition", d.id))
         {
             skipped[i] = true;
-            unmodelled.push(format!(
-                "{} ({}: its condition `{c}` is false with the parameters' defaults)",
-                d.id, d.cfn_type
-            ));
+            unmodelled.push(
+                Unmodelled::resource(d.id, d.cfn_type, d.at).because(format!(
+                    "its condition `{c}` is false with the parameters' defaults"
+                )),
+            );
             if let Some(t) = scope.resources.get_mut(d.id) {
                 t.model = None;
             }

@@ -24,6 +24,7 @@ use std::path::Path;
 use super::{Entry, Kind, Node};
 use crate::json::LineCol;
 use crate::load::{LoadError, LoadErrorKind};
+use crate::model::Unmodelled;
 
 pub(super) const SAM: &str = "AWS::Serverless-2016-10-31";
 pub(super) const LANGUAGE_EXTENSIONS: &str = "AWS::LanguageExtensions";
@@ -90,7 +91,7 @@ fn is_call(n: &Node) -> bool {
 pub(super) fn apply(
     file: &Path,
     mut root: Node,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Unmodelled>,
 ) -> Result<Node, Vec<LoadError>> {
     if let Some((at, path, what)) = find_rain(&root, "$".into()) {
         return Err(vec![error(
@@ -286,7 +287,7 @@ fn for_each(
     n: Node,
     path: &str,
     defaults: &HashMap<String, Vec<String>>,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Unmodelled>,
     budget: &mut usize,
 ) -> Result<Node, Vec<LoadError>> {
     let at = n.at;
@@ -343,10 +344,10 @@ fn for_each(
                     _ => None,
                 };
                 let Some(items) = items else {
-                    notes.push(format!(
-                        "{} (Fn::ForEach over a collection known only at deploy: what it writes is not evaluated)",
-                        here.trim_start_matches("$.")
-                    ));
+                    notes.push(
+                        Unmodelled::resource(here.trim_start_matches("$."), "Fn::ForEach", e.at)
+                            .because("over a collection known only at deploy: what it writes is not evaluated"),
+                    );
                     continue;
                 };
                 for item in &items {
@@ -486,7 +487,7 @@ fn merge(global: &Node, local: Node) -> Node {
 fn serverless(
     file: &Path,
     mut root: Node,
-    notes: &mut Vec<String>,
+    notes: &mut Vec<Unmodelled>,
 ) -> Result<Node, Vec<LoadError>> {
     let Some(sections) = entries_mut(&mut root) else {
         return Ok(root);
@@ -685,7 +686,7 @@ fn props_of(n: Node) -> Vec<Entry> {
     }
 }
 
-fn function(id: &str, props: Node, at: LineCol, notes: &mut Vec<String>) -> Generated {
+fn function(id: &str, props: Node, at: LineCol, notes: &mut Vec<Unmodelled>) -> Generated {
     let p = props_of(props);
     let mut f = Vec::new();
     copy(
@@ -829,14 +830,18 @@ fn function(id: &str, props: Node, at: LineCol, notes: &mut Vec<String>) -> Gene
                     ],
                     pol.at,
                 )),
-                Kind::Map(es) => notes.push(format!(
-                    "{role_id} (AWS::IAM::Role: SAM policy template{} {} not evaluated)",
-                    if es.len() == 1 { "" } else { "s" },
-                    es.iter()
-                        .map(|e| e.key.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                Kind::Map(es) => notes.push(
+                    Unmodelled::resource(role_id.as_str(), "AWS::IAM::Role", pol.at).because(
+                        format!(
+                            "SAM policy template{} {} not evaluated",
+                            if es.len() == 1 { "" } else { "s" },
+                            es.iter()
+                                .map(|e| e.key.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                ),
                 _ => {}
             }
         }
@@ -874,7 +879,8 @@ fn function(id: &str, props: Node, at: LineCol, notes: &mut Vec<String>) -> Gene
         ),
     ] {
         if get(&p, what).is_some() {
-            notes.push(format!("{id} (AWS::Serverless::Function: {generated})"));
+            notes
+                .push(Unmodelled::resource(id, "AWS::Serverless::Function", at).because(generated));
         }
     }
     out.insert(
