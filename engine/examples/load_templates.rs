@@ -16,7 +16,7 @@ fn main() {
                 let notes: Vec<String> = estate
                     .stacks
                     .iter()
-                    .flat_map(|s| s.unmodelled.iter().cloned())
+                    .flat_map(|s| s.unmodelled.iter().map(|u| u.to_string()))
                     .collect();
                 println!("{arg}\tok\t{}", notes.join("\u{1f}"));
             }
