@@ -179,9 +179,9 @@ fn a_yaml_template_with_short_forms_is_read_into_the_model() {
         "${DbSg}".into()
     );
     assert_eq!(orders.depends_on, ["DbKey", "DbSg", "DbSubnetGroup"]);
-    // !FindInMap and !If: known only at deploy time.
-    assert_eq!(orders.properties["backup_retention_period"], UNKNOWN.into());
-    assert_eq!(orders.properties["deletion_protection"], UNKNOWN.into());
+    // !FindInMap and !If over the parameters' defaults are evaluated.
+    assert_eq!(orders.properties["backup_retention_period"], 14i64.into());
+    assert_eq!(orders.properties["deletion_protection"], true.into());
     // A quoted version stays text.
     assert_eq!(orders.properties["engine_version"], "15.4".into());
 
@@ -238,9 +238,7 @@ fn a_yaml_template_with_short_forms_is_read_into_the_model() {
 fn a_yaml_template_gets_exactly_the_expected_findings() {
     let report = check(&[fixture("database.yaml")]);
     let want = set(&[
-        // Backup retention from !FindInMap: unknown, so not judged sufficient.
-        ("Orders", "TG-BAK-001", "rego"),
-        ("Orders", "TG-BAK-001", "cedar"),
+        // (Backup retention from !FindInMap over the defaults is 14 days: judged, and enough.)
         // A publicly accessible database instance.
         ("OrdersWriter", "TG-NET-003", "rego"),
         ("OrdersWriter", "TG-NET-003", "cedar"),
@@ -656,4 +654,300 @@ proptest::proptest! {
             let _ = parse_template(&file, &text, Registry::builtin());
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates as AWS writes them (fixtures/cloudformation/as-aws-writes/): each reproduces the
+// shape of a class of public templates the importer refused or misread.
+// ---------------------------------------------------------------------------------------------
+
+/// A template read alone, before the envelope is completed (environment and region may be empty).
+fn parse(name: &str) -> tollgate_engine::model::Stack {
+    let file = fixture("as-aws-writes").join(name);
+    let text = std::fs::read_to_string(&file).unwrap();
+    tollgate_engine::import::cloudformation::parse_template(&file, &text, Registry::builtin())
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}",
+                e.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })
+}
+
+/// What the stack lists as not evaluated, as the reports show it.
+fn notes(s: &tollgate_engine::model::Stack) -> Vec<String> {
+    s.unmodelled.iter().map(|u| u.to_string()).collect()
+}
+
+fn parse_err(path: &std::path::Path) -> Vec<tollgate_engine::load::LoadError> {
+    let text = std::fs::read_to_string(path).unwrap();
+    tollgate_engine::import::cloudformation::parse_template(path, &text, Registry::builtin())
+        .expect_err("refused")
+}
+
+fn get<'a>(s: &'a tollgate_engine::model::Stack, id: &str) -> &'a Resource {
+    s.resources.iter().find(|r| r.id == id).unwrap_or_else(|| {
+        panic!(
+            "no resource {id}: {:?}",
+            s.resources.iter().map(|r| &r.id).collect::<Vec<_>>()
+        )
+    })
+}
+
+#[test]
+fn sam_templates_are_judged_as_the_resources_sam_generates() {
+    let s = parse("sam-globals.yaml");
+    // The environment from the `Environment` parameter's default; the stack id from the file.
+    assert_eq!(s.environment, "staging");
+    assert_eq!(s.id, "sam-globals");
+    let f = get(&s, "OrdersFunction");
+    assert_eq!(f.type_name, "aws_lambda_function");
+    // Globals merged under the function's own values: scalars from Globals, mappings merged.
+    assert_eq!(f.properties["runtime"], "python3.12".into());
+    assert_eq!(f.properties["timeout"], 10i64.into());
+    assert_eq!(f.properties["memory_size"], 512i64.into());
+    assert_eq!(f.properties["tracing_config"]["mode"], "Active".into());
+    assert_eq!(
+        f.properties["environment"]["variables"]["STAGE"],
+        "staging".into()
+    );
+    // A Ref to the table: a reference when its type is modelled, else unknown.
+    let table = &f.properties["environment"]["variables"]["TABLE"];
+    assert!(
+        *table == "${OrdersTable}".into() || *table == UNKNOWN.into(),
+        "{table}"
+    );
+    assert_eq!(f.properties["s3_bucket"], "artifacts-bucket".into());
+    assert_eq!(f.tags["team"], "orders");
+    // SAM's execution role, with the policy document from `Policies`.
+    assert_eq!(f.properties["role"], "${OrdersFunctionRole}".into());
+    let role = get(&s, "OrdersFunctionRole");
+    assert_eq!(role.type_name, "aws_iam_role");
+    let text = serde_json::to_string(&role.properties).unwrap();
+    assert!(text.contains("lambda.amazonaws.com"), "{text}");
+    assert!(
+        text.contains(r#""Action":"*""#),
+        "the inline document is judged: {text}"
+    );
+    // IgnoreGlobals: no tracing from Globals; its own role, so no generated one.
+    let legacy = get(&s, "LegacyFunction");
+    assert_eq!(
+        legacy.properties["tracing_config"],
+        regorus::Value::Undefined
+    );
+    assert_eq!(legacy.properties["runtime"], "nodejs20.x".into());
+    assert!(!s.resources.iter().any(|r| r.id == "LegacyFunctionRole"));
+    // What SAM generates and Tollgate does not model is said, not dropped.
+    let unmodelled = notes(&s).join("\n");
+    assert!(
+        unmodelled.contains("OrdersFunction (AWS::Serverless::Function: the event sources"),
+        "{unmodelled}"
+    );
+    assert!(unmodelled.contains("OrdersFunctionRole (AWS::IAM::Role: SAM policy template DynamoDBCrudPolicy not evaluated)"), "{unmodelled}");
+    // The API and its stage, and the table, under the names SAM gives them (modelled when the
+    // registry has their types, else listed as such).
+    for (id, cfn) in [
+        ("OrdersApi", "AWS::ApiGateway::RestApi"),
+        ("OrdersApiStage", "AWS::ApiGateway::Stage"),
+        ("OrdersTable", "AWS::DynamoDB::Table"),
+    ] {
+        let modelled = s.resources.iter().any(|r| r.id == id);
+        let listed = notes(&s)
+            .iter()
+            .any(|u| u.starts_with(&format!("{id} ({cfn}")));
+        assert!(modelled ^ listed, "{id}: {unmodelled}");
+    }
+}
+
+#[test]
+fn language_extensions_loops_are_expanded() {
+    let s = parse("language-extensions.yaml");
+    let orders = get(&s, "ordersQueue");
+    assert_eq!(orders.type_name, "aws_sqs_queue");
+    assert_eq!(orders.properties["name"], "orders-queue".into());
+    // Fn::FindInMap: found for orders, the DefaultValue for payments.
+    assert_eq!(orders.properties["message_retention_seconds"], 14i64.into());
+    let payments = get(&s, "paymentsQueue");
+    assert_eq!(
+        payments.properties["message_retention_seconds"],
+        4i64.into()
+    );
+    assert_eq!(payments.tags["topic"], "payments");
+    assert_eq!(payments.tags["topics"], "3");
+    let registry = get(&s, "Registry");
+    assert_eq!(
+        registry.properties["display_name"],
+        r#"{"queues":["orders","payments"]}"#.into()
+    );
+    // A loop over a parameter with no default cannot be expanded: it is said.
+    assert!(
+        notes(&s).iter().any(|u| u.starts_with(
+            "Resources.Fn::ForEach::PerOwner (Fn::ForEach: over a collection known only at deploy"
+        )),
+        "{:?}",
+        s.unmodelled
+    );
+}
+
+#[test]
+fn intrinsics_over_literals_and_defaults_are_evaluated_and_the_rest_is_unknown() {
+    let s = parse("intrinsics.yaml");
+    let web = get(&s, "Web");
+    assert_eq!(web.properties["description"], "web-prod".into());
+    let ingress = &web.properties["ingress"];
+    let cidr = |i: usize| ingress[i]["cidr_blocks"][0].clone();
+    // Fn::Select over Fn::Split of a default.
+    assert_eq!(cidr(0), "10.1.0.0/16".into());
+    // Fn::If decided by a condition on a default.
+    assert_eq!(cidr(1), "10.9.0.0/16".into());
+    // A parameter without a default is unknown, and so is a condition on it — unless both
+    // branches agree.
+    assert_eq!(cidr(2), UNKNOWN.into());
+    assert_eq!(cidr(3), "10.0.0.0/8".into());
+    assert_eq!(web.tags["retention"], "30");
+    assert_eq!(web.tags["zone"], UNKNOWN);
+    assert_eq!(web.tags["secret"], SENSITIVE);
+    // `AWS::Region` is unknown unless the template says its region.
+    assert_eq!(web.tags["name"], UNKNOWN);
+    // A resource whose condition is false with the defaults is not deployed with them: listed.
+    assert!(!s.resources.iter().any(|r| r.id == "DevOnly"));
+    assert!(
+        notes(&s).contains(&"DevOnly (AWS::SQS::Queue: its condition `IsDev` is false with the parameters' defaults)".to_owned()),
+        "{:?}",
+        s.unmodelled
+    );
+    let always = get(&s, "Always");
+    assert_eq!(always.properties["name"], "always-queue".into());
+}
+
+#[test]
+fn custom_resources_may_carry_a_version_and_getazs_may_be_bare() {
+    let s = parse("custom-resource-version.json");
+    assert_eq!(s.unmodelled, ["AmiLookup (Custom::AmiLookup)"]);
+    assert_eq!(get(&s, "Queue").properties["name"], "q-a".into());
+    // Bare `!GetAZs` in YAML is null: the current region.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("azs.yaml");
+    std::fs::write(
+        &file,
+        "Resources:\n  Net:\n    Type: AWS::EC2::Subnet\n    Properties:\n      VpcId: vpc-1\n      CidrBlock: 10.0.0.0/24\n      AvailabilityZone: !Select [0, !GetAZs ]\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    let s =
+        tollgate_engine::import::cloudformation::parse_template(&file, &text, Registry::builtin())
+            .unwrap();
+    assert_eq!(s.resources.len(), 1);
+}
+
+#[test]
+fn yaml_merge_keys_are_expanded_and_quoted_ones_are_keys() {
+    let s = parse("merge-keys.yaml");
+    let orders = get(&s, "Orders");
+    assert_eq!(orders.properties["message_retention_seconds"], 60i64.into());
+    // The mapping's own key wins over the merged one.
+    assert_eq!(
+        orders.properties["visibility_timeout_seconds"],
+        90i64.into()
+    );
+    let err = parse_err(&fixture("bad/merge-key-scalar.yaml"));
+    assert!(
+        err[0].message.contains(
+            "a YAML merge key (`<<`) takes a mapping or a list of mappings, got a string"
+        ),
+        "{}",
+        err[0]
+    );
+    assert_eq!(err[0].position.map(|p| p.line), Some(6));
+}
+
+#[test]
+fn preprocessor_inputs_are_refused_saying_what_they_are() {
+    for (file, says, line) in [
+        (
+            "bad/rain-module.yaml",
+            "`!Rain::Module` is a Rain directive",
+            4,
+        ),
+        (
+            "bad/rain-module.json",
+            "`Rain::Module` is a Rain directive",
+            5,
+        ),
+        ("bad/macro.yaml", "`Transform: Count` names a macro", 2),
+        (
+            "bad/include.yaml",
+            "Fn::Transform runs the macro `AWS::Include`",
+            6,
+        ),
+    ] {
+        let path = fixture(file);
+        let err = load::load_estate(std::slice::from_ref(&path), Registry::builtin()).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.0.len(), 1, "{text}");
+        assert!(text.contains(says), "{file}: {text}");
+        assert!(
+            text.contains("not CloudFormation") || text.contains("cannot judge"),
+            "{text}"
+        );
+        assert_eq!(err.0[0].position.map(|p| p.line), Some(line), "{text}");
+    }
+    let err = parse_err(&fixture("bad/condition-cycle.yaml"));
+    assert!(err[0].message.contains("depends on itself"), "{}", err[0]);
+}
+
+#[test]
+fn a_small_template_cannot_expand_past_the_alias_byte_bound() {
+    use tollgate_engine::import::cloudformation::MAX_ALIAS_BYTES;
+    // Few nodes, many bytes: a 60 KB string copied by a ladder of aliases (24 GB expanded).
+    let mut text = format!(
+        "AWSTemplateFormatVersion: \"2010-09-09\"\nMetadata:\n  s0: &s0 \"{}\"\n",
+        "x".repeat(60_000)
+    );
+    for i in 1..8 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "  s{i}: &s{i} [*s{p}, *s{p}, *s{p}, *s{p}, *s{p}, *s{p}, *s{p}, *s{p}, *s{p}, *s{p}]\n"
+        ));
+    }
+    text.push_str("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n");
+    assert!(text.len() < 70_000);
+    let file = PathBuf::from("bomb.yaml");
+    let err =
+        tollgate_engine::import::cloudformation::parse_template(&file, &text, Registry::builtin())
+            .unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert_eq!(err[0].kind, LoadErrorKind::Syntax);
+    assert!(
+        err[0]
+            .message
+            .contains(&format!("more than {} MiB", MAX_ALIAS_BYTES >> 20)),
+        "{}",
+        err[0]
+    );
+    // Within the bound, aliases are copies like any YAML tool makes.
+    let ok = "AWSTemplateFormatVersion: \"2010-09-09\"\nMetadata:\n  n: &n orders\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: *n\n";
+    let s = tollgate_engine::import::cloudformation::parse_template(&file, ok, Registry::builtin())
+        .unwrap();
+    assert_eq!(s.resources[0].properties["name"], "orders".into());
+}
+
+#[test]
+fn deploy_time_tags_and_loops_are_said_not_refused() {
+    let s = parse("deploy-time-shapes.yaml");
+    let topic = get(&s, "Topic");
+    // `! "orders"` is the string; the tag an unknown condition chooses is not known.
+    assert_eq!(topic.properties["name"], "orders".into());
+    assert_eq!(topic.tags.len(), 1, "{:?}", topic.tags);
+    assert_eq!(topic.tags["team"], "orders");
+    assert!(
+        notes(&s).iter().any(|u| u.starts_with(
+            "Resources.Fn::ForEach::Queues (Fn::ForEach: over a collection known only at deploy"
+        )),
+        "{:?}",
+        s.unmodelled
+    );
 }

@@ -29,7 +29,8 @@
 //! `repository`, `depends_on`, `budget: {monthly_limit_usd, alert_thresholds_pct}`); else from
 //! the tags every resource shares and the file name.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
@@ -47,12 +48,22 @@ use crate::model::{
 };
 use crate::registry::{self, PropType, Registry};
 
+mod transforms;
+
 /// Deepest nesting of mappings and sequences read from a YAML template (JSON keeps serde_json's
 /// limit of 128).
 pub const MAX_DEPTH: usize = 128;
 
 /// Most nodes YAML aliases may copy in one template (against "billion laughs").
 const MAX_ALIAS_NODES: usize = 100_000;
+
+/// Most bytes of values YAML aliases may copy in one template: each alias is a copy, so a few
+/// aliases of one long string are as much a bomb as a ladder of lists. A node counts its text
+/// (strings and keys) and [`NODE_BYTES`] for itself.
+pub const MAX_ALIAS_BYTES: usize = 64 * 1024 * 1024;
+
+/// What one node counts towards [`MAX_ALIAS_BYTES`] besides its text.
+const NODE_BYTES: usize = 16;
 
 /// JSON values are located to this depth (`$.Resources.X.Properties.A[0].B.C`); deeper values
 /// carry the line of their ancestor at this depth.
@@ -86,7 +97,7 @@ const RESOURCE_ATTRIBUTES: [&str; 9] = [
 ];
 
 /// Functions with a YAML short form (`!Name`); all but `Ref` and `Condition` take `Fn::`.
-const SHORT_FORMS: [&str; 20] = [
+const SHORT_FORMS: &[&str] = &[
     "Ref",
     "Condition",
     "GetAtt",
@@ -107,6 +118,12 @@ const SHORT_FORMS: [&str; 20] = [
     "Length",
     "ToJsonString",
     "Transform",
+    // The Rules section's functions.
+    "ValueOf",
+    "Contains",
+    "EachMemberEquals",
+    "EachMemberIn",
+    "RefAll",
 ];
 
 const PSEUDO_PARAMETERS: [&str; 8] = [
@@ -265,18 +282,24 @@ impl Node {
         }
     }
 
-    fn size(&self) -> usize {
-        let mut n = 0;
+    /// The nodes and the bytes (see [`MAX_ALIAS_BYTES`]) a copy of this node makes.
+    fn size(&self) -> (usize, usize) {
+        let (mut n, mut bytes) = (0, 0);
         let mut work = vec![self];
         while let Some(node) = work.pop() {
             n += 1;
+            bytes += NODE_BYTES;
             match &node.kind {
+                Kind::Str(s) => bytes += s.len(),
                 Kind::Seq(items) => work.extend(items),
-                Kind::Map(entries) => work.extend(entries.iter().map(|e| &e.value)),
+                Kind::Map(entries) => {
+                    bytes += entries.iter().map(|e| e.key.len()).sum::<usize>();
+                    work.extend(entries.iter().map(|e| &e.value));
+                }
                 _ => {}
             }
         }
-        n
+        (n, bytes)
     }
 }
 
@@ -473,6 +496,8 @@ enum Frame {
         tag: Option<Tag>,
         entries: Vec<Entry>,
         key: Option<(String, LineCol)>,
+        /// The values of its merge keys (`<<`), merged when the mapping ends.
+        merges: Vec<Node>,
     },
 }
 
@@ -484,7 +509,7 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
     let mut frames: Vec<Frame> = Vec::new();
     let mut root: Option<Node> = None;
     let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut alias_budget = MAX_ALIAS_NODES;
+    let (mut alias_nodes, mut alias_bytes) = (MAX_ALIAS_NODES, MAX_ALIAS_BYTES);
     let mut documents = 0;
     while let Some(event) = parser.next_event() {
         let (event, span) =
@@ -495,7 +520,7 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
             _ => StartKind::Map,
         };
         // A finished node and, for scalars, its text (a mapping key is its text).
-        let (node, key_text, anchor) = match event {
+        let (node, key_text, anchor, plain) = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing | Event::DocumentEnd => continue,
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -511,27 +536,38 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
                 let Some(node) = anchors.get(&id) else {
                     return Err(syntax(at, "YAML alias to an unknown anchor".into()));
                 };
-                let size = node.size();
-                if size > alias_budget {
+                let (nodes, bytes) = node.size();
+                if nodes > alias_nodes {
                     return Err(syntax(
                         at,
                         format!("YAML aliases expand to more than {MAX_ALIAS_NODES} nodes"),
                     ));
                 }
-                alias_budget -= size;
+                if bytes > alias_bytes {
+                    return Err(syntax(
+                        at,
+                        format!(
+                            "YAML aliases expand to more than {} MiB of values (each alias is a copy)",
+                            MAX_ALIAS_BYTES / (1024 * 1024)
+                        ),
+                    ));
+                }
+                alias_nodes -= nodes;
+                alias_bytes -= bytes;
                 let mut node = node.clone();
                 node.at = at;
                 let key = match &node.kind {
                     Kind::Str(s) => Some(s.clone()),
                     _ => None,
                 };
-                (node, key, 0)
+                (node, key, 0, false)
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let kind = yaml_scalar(&value, style, tag.as_deref()).map_err(|m| syntax(at, m))?;
                 let node =
                     wrap_tag(Node { at, kind }, tag.as_deref()).map_err(|m| syntax(at, m))?;
-                (node, Some(value.into_owned()), anchor)
+                let plain = style == ScalarStyle::Plain && tag.is_none();
+                (node, Some(value.into_owned()), anchor, plain)
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
                 let is_seq = matches!(kind_of_start, StartKind::Seq);
@@ -556,6 +592,7 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
                         tag,
                         entries: Vec::new(),
                         key: None,
+                        merges: Vec::new(),
                     }
                 });
                 continue;
@@ -572,13 +609,17 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
                         at,
                         anchor,
                         tag,
-                        entries,
+                        mut entries,
+                        merges,
                         ..
-                    }) => (at, anchor, tag, Kind::Map(entries)),
+                    }) => {
+                        merge_keys(&mut entries, merges).map_err(|(at, m)| syntax(at, m))?;
+                        (at, anchor, tag, Kind::Map(entries))
+                    }
                     None => return Err(syntax(at, "YAML: unbalanced collection".into())),
                 };
                 let node = wrap_tag(Node { at, kind }, tag.as_ref()).map_err(|m| syntax(at, m))?;
-                (node, None, anchor)
+                (node, None, anchor, false)
             }
         };
         if anchor > 0 {
@@ -587,7 +628,14 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
         match frames.last_mut() {
             None => root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries,
+                key,
+                merges,
+                ..
+            }) => match key.take() {
+                // A plain `<<` is YAML 1.1's merge key (what CloudFormation's own tools honour).
+                Some((k, _)) if k == MERGE_KEY => merges.push(node),
                 Some((k, key_at)) => entries.push(Entry {
                     key: k,
                     at: key_at,
@@ -610,6 +658,12 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
                         e.help = Some("each key may appear once per mapping".into());
                         return Err(e.with_path(yaml_path(&frames)));
                     }
+                    // A quoted `<<` is an ordinary key: keep it apart from the merge key.
+                    let k = if k == "<<" && plain {
+                        MERGE_KEY.to_owned()
+                    } else {
+                        k
+                    };
                     *key = Some((k, node.at));
                 }
             },
@@ -621,6 +675,44 @@ fn parse_yaml(file: &Path, text: &str) -> Result<Node, LoadError> {
             "the YAML document is empty".into(),
         )
     })
+}
+
+/// The key a plain `<<` is read as while its mapping is open (not a key a template can spell).
+const MERGE_KEY: &str = "\u{0}<<";
+
+/// Merges YAML 1.1 merge keys into a mapping: `<<: *base` or `<<: [*a, *b]` adds each key of the
+/// merged mappings the mapping does not set itself (its own keys win, then earlier mappings).
+fn merge_keys(entries: &mut Vec<Entry>, merges: Vec<Node>) -> Result<(), (LineCol, String)> {
+    let want = |n: &Node| {
+        (
+            n.at,
+            format!(
+                "a YAML merge key (`<<`) takes a mapping or a list of mappings, got {}",
+                n.describe()
+            ),
+        )
+    };
+    for merged in merges {
+        let sources = match merged.kind {
+            Kind::Map(es) => vec![es],
+            Kind::Seq(items) => items
+                .into_iter()
+                .map(|i| match i.kind {
+                    Kind::Map(es) => Ok(es),
+                    _ => Err(want(&i)),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(want(&merged)),
+        };
+        for source in sources {
+            for e in source {
+                if !entries.iter().any(|x| x.key == e.key) {
+                    entries.push(e);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The JSON path of the innermost collection being read.
@@ -655,7 +747,7 @@ fn yaml_scalar(v: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Kind, S
             other => return Err(format!("YAML tag !!{other} cannot be used on a scalar")),
         });
     }
-    if style != ScalarStyle::Plain {
+    if style != ScalarStyle::Plain || tag.is_some_and(is_non_specific) {
         return Ok(Kind::Str(v.to_owned()));
     }
     Ok(plain_scalar(v))
@@ -702,19 +794,34 @@ fn plain_scalar(v: &str) -> Kind {
     Kind::Str(v.to_owned())
 }
 
+/// YAML's non-specific tag `!` (a scalar so tagged is a string).
+fn is_non_specific(tag: &Tag) -> bool {
+    (tag.handle == "!" && tag.suffix.is_empty()) || (tag.handle.is_empty() && tag.suffix == "!")
+}
+
 /// Applies a node's tag: the short forms become their long forms.
 fn wrap_tag(node: Node, tag: Option<&Tag>) -> Result<Node, String> {
     let Some(tag) = tag else { return Ok(node) };
-    if tag.is_yaml_core_schema() {
+    // `!` alone is YAML's non-specific tag: the node as it is.
+    if tag.is_yaml_core_schema() || is_non_specific(tag) {
         return Ok(node);
     }
     let name = tag.suffix.as_str();
+    if tag.handle == "!" && name.starts_with("Rain::") {
+        return Err(format!(
+            "`!{name}` is a Rain directive: this is a Rain template, not CloudFormation yet, so Tollgate cannot judge what it will deploy (run `rain pkg` on it and check the template it writes)"
+        ));
+    }
     if tag.handle != "!" || !SHORT_FORMS.contains(&name) {
         return Err(format!(
             "unknown YAML tag `{}{}` (CloudFormation's short forms are {})",
             tag.handle,
             tag.suffix,
-            SHORT_FORMS.map(|s| format!("!{s}")).join(", ")
+            SHORT_FORMS
+                .iter()
+                .map(|s| format!("!{s}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let key = match name {
@@ -748,6 +855,11 @@ fn is_function(key: &str) -> bool {
     key == "Ref" || key.starts_with("Fn::")
 }
 
+/// Whether a node is an intrinsic function call (a mapping whose only key is a function).
+fn is_call(n: &Node) -> bool {
+    matches!(&n.kind, Kind::Map(es) if es.len() == 1 && is_function(&es[0].key))
+}
+
 /// The text of a value that is known: a literal string (not a marker, not a reference), number
 /// or boolean.
 fn literal_text(v: &Value) -> Option<String> {
@@ -758,6 +870,60 @@ fn literal_text(v: &Value) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// Whether a value holds anything known only at deploy (a marker or a reference).
+fn has_unknown(v: &Value) -> bool {
+    match v {
+        Value::String(_) => literal_text(v).is_none(),
+        Value::Array(items) => items.iter().any(has_unknown),
+        Value::Object(o) => o.values().any(has_unknown),
+        _ => false,
+    }
+}
+
+/// `Fn::Equals` as CloudFormation compares: scalars by their text, lists item by item;
+/// `None` when either side is known only at deploy.
+fn equals(a: &Value, b: &Value) -> Option<bool> {
+    if has_unknown(a) || has_unknown(b) {
+        return None;
+    }
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            if x.len() != y.len() {
+                return Some(false);
+            }
+            let mut all = true;
+            for (p, q) in x.iter().zip(y.iter()) {
+                all &= equals(p, q)?;
+            }
+            Some(all)
+        }
+        (Value::Array(_) | Value::Object(_), _) | (_, Value::Array(_) | Value::Object(_)) => {
+            Some(a == b)
+        }
+        _ => Some(literal_text(a)? == literal_text(b)?),
+    }
+}
+
+/// Standard base64 with padding (`Fn::Base64`).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn number_text(v: &Value) -> String {
@@ -785,8 +951,12 @@ struct Scope<'a> {
     file: &'a Path,
     params: HashMap<&'a str, Param>,
     resources: HashMap<&'a str, Target<'a>>,
-    conditions: HashSet<&'a str>,
-    mappings: HashSet<&'a str>,
+    /// Each condition's expression, and its value once evaluated (`None`: known only at deploy).
+    conditions: HashMap<&'a str, &'a Node>,
+    condition_values: RefCell<HashMap<String, Option<bool>>>,
+    /// Conditions being evaluated (a condition naming itself, directly or not, is an error).
+    evaluating: RefCell<Vec<String>>,
+    mappings: HashMap<&'a str, &'a Node>,
     region: Option<&'a str>,
 }
 
@@ -871,6 +1041,14 @@ impl Scope<'_> {
     fn function(&self, name: &str, arg: &Node, path: &str) -> Result<Value, LoadError> {
         match name {
             "Ref" => {
+                // AWS::LanguageExtensions: the name may be computed (`Ref: !Sub ${Name}Queue`).
+                if is_call(arg) {
+                    let name = self.resolve(arg, path)?;
+                    return match literal_text(&name) {
+                        Some(n) => self.reference(&n, arg.at, path),
+                        None => Ok(unknown()),
+                    };
+                }
                 let Kind::Str(target) = &arg.kind else {
                     return Err(self.shape(
                         arg.at,
@@ -896,6 +1074,24 @@ impl Scope<'_> {
                             ));
                         }
                     },
+                    // AWS::LanguageExtensions: a computed logical id (`!Sub S3Bucket${Name}`).
+                    Kind::Seq(items) if items.len() == 2 && is_call(&items[0]) => {
+                        let id = self.resolve(&items[0], &format!("{path}[0]"))?;
+                        self.resolve(&items[1], &format!("{path}[1]"))?;
+                        return Ok(match literal_text(&id) {
+                            Some(id) => match self.resources.get(id.as_str()) {
+                                Some(t) => self.resource_value(&id, t),
+                                None => {
+                                    return Err(self.missing(
+                                        items[0].at,
+                                        &format!("{path}[0]"),
+                                        format!("Fn::GetAtt names `{id}`, which is not a resource of this template"),
+                                    ));
+                                }
+                            },
+                            None => unknown(),
+                        });
+                    }
                     Kind::Seq(items) if items.len() == 2 => {
                         let Kind::Str(id) = &items[0].kind else {
                             return Err(self.shape(
@@ -987,18 +1183,36 @@ impl Scope<'_> {
                     3,
                     "[ConditionName, ValueIfTrue, ValueIfFalse]",
                 )?;
-                self.condition_name(&items[0], &format!("{path}[0]"))?;
-                self.resolve(&items[1], &format!("{path}[1]"))?;
-                self.resolve(&items[2], &format!("{path}[2]"))?;
-                Ok(unknown())
+                let known = self.condition_value(&items[0], &format!("{path}[0]"))?;
+                let yes = self.resolve(&items[1], &format!("{path}[1]"))?;
+                let no = self.resolve(&items[2], &format!("{path}[2]"))?;
+                Ok(match known {
+                    Some(true) => yes,
+                    Some(false) => no,
+                    None if yes == no => yes,
+                    None => unknown(),
+                })
             }
             "Fn::Select" => {
                 let items = self.args(name, arg, path, 2, 2, "[Index, [Values]]")?;
-                self.all(items, path)
+                let index = self.resolve(&items[0], &format!("{path}[0]"))?;
+                let list = self.resolve(&items[1], &format!("{path}[1]"))?;
+                let index = match &index {
+                    Value::Number(_) => index.as_i64().ok(),
+                    Value::String(s) if !is_unknown(&index) => s.trim().parse::<i64>().ok(),
+                    _ => None,
+                };
+                Ok(match (index, &list) {
+                    (Some(i), Value::Array(items)) => usize::try_from(i)
+                        .ok()
+                        .and_then(|i| items.get(i).cloned())
+                        .unwrap_or_else(unknown),
+                    _ => unknown(),
+                })
             }
             "Fn::Split" => {
                 let items = self.args(name, arg, path, 2, 2, "[Delimiter, String]")?;
-                if !matches!(items[0].kind, Kind::Str(_)) {
+                let Kind::Str(delimiter) = &items[0].kind else {
                     return Err(self.shape(
                         items[0].at,
                         &format!("{path}[0]"),
@@ -1007,8 +1221,16 @@ impl Scope<'_> {
                             items[0].describe()
                         ),
                     ));
-                }
-                self.all(items, path)
+                };
+                let text = self.resolve(&items[1], &format!("{path}[1]"))?;
+                Ok(match literal_text(&text) {
+                    Some(t) if !delimiter.is_empty() => Value::from(
+                        t.split(delimiter.as_str())
+                            .map(Value::from)
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => unknown(),
+                })
             }
             "Fn::FindInMap" => {
                 let items = self.args(
@@ -1020,7 +1242,7 @@ impl Scope<'_> {
                     "[MapName, TopLevelKey, SecondLevelKey]",
                 )?;
                 if let Kind::Str(m) = &items[0].kind
-                    && !self.mappings.contains(m.as_str())
+                    && !self.mappings.contains_key(m.as_str())
                 {
                     return Err(self.missing(
                         items[0].at,
@@ -1030,7 +1252,7 @@ impl Scope<'_> {
                         ),
                     ));
                 }
-                self.all(items, path)
+                self.find_in_map(items, path)
             }
             "Fn::Cidr" => {
                 let items = self.args(name, arg, path, 3, 3, "[IpBlock, Count, CidrBits]")?;
@@ -1038,23 +1260,44 @@ impl Scope<'_> {
             }
             "Fn::Equals" => {
                 let items = self.args(name, arg, path, 2, 2, "[Value, Value]")?;
-                self.all(items, path)
+                let a = self.resolve(&items[0], &format!("{path}[0]"))?;
+                let b = self.resolve(&items[1], &format!("{path}[1]"))?;
+                Ok(equals(&a, &b).map_or_else(unknown, Value::from))
             }
             "Fn::Not" | "Fn::And" | "Fn::Or" => {
                 let (min, max) = if name == "Fn::Not" { (1, 1) } else { (2, 10) };
                 let items = self.args(name, arg, path, min, max, "a list of conditions")?;
+                let mut values = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let here = format!("{path}[{i}]");
-                    match item.get("Condition") {
-                        Some(c) => self.condition_name(&c.value, &format!("{here}.Condition"))?,
-                        None => {
-                            self.resolve(item, &here)?;
-                        }
-                    }
+                    values.push(self.truth(item, &format!("{path}[{i}]"))?);
                 }
+                // Three-valued: a known operand can decide And / Or alone.
+                let value = match name {
+                    "Fn::Not" => values[0].map(|v| !v),
+                    "Fn::And" if values.contains(&Some(false)) => Some(false),
+                    "Fn::Or" if values.contains(&Some(true)) => Some(true),
+                    _ if values.contains(&None) => None,
+                    "Fn::And" => Some(true),
+                    _ => Some(false),
+                };
+                Ok(value.map_or_else(unknown, Value::from))
+            }
+            "Fn::GetAZs" => {
+                // Bare `!GetAZs` (null) and `!GetAZs ''` are the current region's zones.
+                if !matches!(arg.kind, Kind::Null | Kind::Str(_) | Kind::Map(_)) {
+                    return Err(self.shape(
+                        arg.at,
+                        path,
+                        format!(
+                            "Fn::GetAZs takes a region (a string, or a function returning one), got {}",
+                            arg.describe()
+                        ),
+                    ));
+                }
+                self.resolve(arg, path)?;
                 Ok(unknown())
             }
-            "Fn::ImportValue" | "Fn::Base64" | "Fn::GetAZs" => {
+            "Fn::Base64" => {
                 if !matches!(arg.kind, Kind::Str(_) | Kind::Map(_)) {
                     return Err(self.shape(
                         arg.at,
@@ -1065,10 +1308,46 @@ impl Scope<'_> {
                         ),
                     ));
                 }
+                let v = self.resolve(arg, path)?;
+                Ok(literal_text(&v).map_or_else(unknown, |t| Value::from(base64(t.as_bytes()))))
+            }
+            "Fn::Length" => {
+                let v = self.resolve(arg, path)?;
+                Ok(match &v {
+                    Value::Array(items) => Value::from(items.len() as i64),
+                    _ => unknown(),
+                })
+            }
+            "Fn::ToJsonString" => {
+                let v = self.resolve(arg, path)?;
+                Ok(match &v {
+                    Value::Array(_) | Value::Object(_) if !has_unknown(&v) => {
+                        serde_json::to_string(&v).map_or_else(|_| unknown(), Value::from)
+                    }
+                    _ => unknown(),
+                })
+            }
+            // Rules-section functions, and a stack's output: known only at deploy.
+            "Fn::ValueOf"
+            | "Fn::Contains"
+            | "Fn::EachMemberEquals"
+            | "Fn::EachMemberIn"
+            | "Fn::RefAll"
+            | "Fn::GetStackOutput" => {
                 self.resolve(arg, path)?;
                 Ok(unknown())
             }
-            "Fn::Length" | "Fn::ToJsonString" | "Fn::Transform" => {
+            "Fn::ImportValue" => {
+                if !matches!(arg.kind, Kind::Str(_) | Kind::Map(_)) {
+                    return Err(self.shape(
+                        arg.at,
+                        path,
+                        format!(
+                            "{name} takes a string (or a function returning one), got {}",
+                            arg.describe()
+                        ),
+                    ));
+                }
                 self.resolve(arg, path)?;
                 Ok(unknown())
             }
@@ -1084,9 +1363,109 @@ impl Scope<'_> {
         Ok(unknown())
     }
 
+    /// The value of the condition `n` names (`None`: known only at deploy).
+    fn condition_value(&self, n: &Node, path: &str) -> Result<Option<bool>, LoadError> {
+        self.condition_name(n, path)?;
+        match &n.kind {
+            Kind::Str(c) => self.condition(c, n.at, path),
+            _ => Ok(None),
+        }
+    }
+
+    /// A condition's value, evaluated once: parameters by their defaults.
+    fn condition(&self, name: &str, at: LineCol, path: &str) -> Result<Option<bool>, LoadError> {
+        if let Some(v) = self.condition_values.borrow().get(name) {
+            return Ok(*v);
+        }
+        let Some(node) = self.conditions.get(name) else {
+            return Err(self.missing(
+                at,
+                path,
+                format!("condition `{name}` is not in this template's Conditions"),
+            ));
+        };
+        if self.evaluating.borrow().iter().any(|c| c == name) {
+            let chain = self.evaluating.borrow().join(" → ");
+            return Err(self.shape(
+                at,
+                path,
+                format!("condition `{name}` depends on itself ({chain} → {name})"),
+            ));
+        }
+        self.evaluating.borrow_mut().push(name.to_owned());
+        let value = self.truth(node, &format!("$.Conditions.{name}"));
+        self.evaluating.borrow_mut().pop();
+        let value = value?;
+        self.condition_values
+            .borrow_mut()
+            .insert(name.to_owned(), value);
+        Ok(value)
+    }
+
+    /// A condition expression's value: `{Condition: Name}`, a condition function, or a boolean.
+    fn truth(&self, n: &Node, path: &str) -> Result<Option<bool>, LoadError> {
+        if let Kind::Map(es) = &n.kind
+            && let [e] = es.as_slice()
+            && e.key == "Condition"
+        {
+            return self.condition_value(&e.value, &format!("{path}.Condition"));
+        }
+        Ok(match self.resolve(n, path)? {
+            Value::Bool(b) => Some(b),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        })
+    }
+
+    /// `Fn::FindInMap [Map, TopKey, SecondKey, {DefaultValue: …}]` looked up when its names are
+    /// known; the default (AWS::LanguageExtensions) when the keys are known and absent.
+    fn find_in_map(&self, items: &[Node], path: &str) -> Result<Value, LoadError> {
+        let mut names = Vec::with_capacity(3);
+        for (i, item) in items.iter().take(3).enumerate() {
+            names.push(literal_text(&self.resolve(item, &format!("{path}[{i}]"))?));
+        }
+        let default = match items.get(3) {
+            None => None,
+            Some(d) => {
+                let here = format!("{path}[3]");
+                match &d.kind {
+                    Kind::Map(es) if es.len() == 1 && es[0].key == "DefaultValue" => {
+                        Some(self.resolve(&es[0].value, &format!("{here}.DefaultValue"))?)
+                    }
+                    _ => {
+                        return Err(self.shape(
+                            d.at,
+                            &here,
+                            format!(
+                                "Fn::FindInMap's fourth argument is {{DefaultValue: value}}, got {}",
+                                d.describe()
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let [Some(map), Some(top), Some(second)] = names.as_slice() else {
+            return Ok(unknown());
+        };
+        let Some(mapping) = self.mappings.get(map.as_str()) else {
+            return Ok(unknown());
+        };
+        let found = mapping
+            .get(top)
+            .and_then(|t| t.value.get(second))
+            .map(|e| &e.value);
+        match (found, default) {
+            (Some(v), _) => self.resolve(v, &format!("$.Mappings.{map}.{top}.{second}")),
+            (None, Some(d)) => Ok(d),
+            (None, None) => Ok(unknown()),
+        }
+    }
+
     fn condition_name(&self, n: &Node, path: &str) -> Result<(), LoadError> {
         match &n.kind {
-            Kind::Str(c) if self.conditions.contains(c.as_str()) => Ok(()),
+            Kind::Str(c) if self.conditions.contains_key(c.as_str()) => Ok(()),
             Kind::Str(c) => Err(self.missing(
                 n.at,
                 path,
@@ -3305,6 +3684,10 @@ fn read_tags(v: &Value) -> Result<BTreeMap<String, String>, String> {
         _ if is_unknown(v) => {}
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
+                // A tag decided at deploy time (`!If` on an unknown condition): not known.
+                if is_unknown(item) {
+                    continue;
+                }
                 match (text(&item["Key"]), text(&item["Value"])) {
                     (Some(k), Some(v)) => {
                         tags.insert(k, v);
@@ -3485,6 +3868,8 @@ struct Decl<'a> {
     cfn_type: &'a str,
     properties: Option<&'a Node>,
     depends_on: Vec<(&'a str, LineCol, String)>,
+    /// Its `Condition`, and where.
+    condition: Option<(&'a str, LineCol)>,
 }
 
 /// What a resource becomes.
@@ -3514,10 +3899,17 @@ pub fn parse_template(
         parse_json(file, text)
     }
     .map_err(|e| vec![e])?;
-    read_template(file, &root, registry)
+    let mut notes = Vec::new();
+    let root = transforms::apply(file, root, &mut notes)?;
+    read_template(file, &root, registry, notes)
 }
 
-fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack, Vec<LoadError>> {
+fn read_template(
+    file: &Path,
+    root: &Node,
+    registry: &Registry,
+    notes: Vec<Unmodelled>,
+) -> Result<Stack, Vec<LoadError>> {
     let shape = |at: LineCol, path: String, message: String| {
         LoadError::plain(file, LoadErrorKind::Shape, message)
             .at(at)
@@ -3568,7 +3960,8 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
             ),
         )]);
     };
-    if resource_entries.is_empty() {
+    // (A template whose every resource is in a loop known only at deploy is not empty: said.)
+    if resource_entries.is_empty() && notes.is_empty() {
         return Err(vec![shape(
             resources.at,
             "$.Resources".into(),
@@ -3610,18 +4003,21 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
             )),
         }
     }
-    let names = |section: &str| -> HashSet<&str> {
+    let names = |section: &str| -> HashMap<&str, &Node> {
         match root.get(section).map(|s| &s.value.kind) {
-            Some(Kind::Map(entries)) => entries.iter().map(|e| e.key.as_str()).collect(),
-            _ => HashSet::new(),
+            Some(Kind::Map(entries)) => {
+                entries.iter().map(|e| (e.key.as_str(), &e.value)).collect()
+            }
+            _ => HashMap::new(),
         }
     };
     let conditions = names("Conditions");
     let mappings = names("Mappings");
+    let environment_param = environment_parameter(&params);
 
     // Resources as declared.
     let mut decls: Vec<Decl<'_>> = Vec::with_capacity(resource_entries.len());
-    let mut unmodelled = Vec::new();
+    let mut unmodelled = notes;
     for e in resource_entries {
         let path = format!("$.Resources.{}", e.key);
         if e.key.starts_with("Fn::ForEach::") {
@@ -3661,10 +4057,12 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
             ));
             continue;
         };
-        if let Some(a) = attrs
-            .iter()
-            .find(|a| !RESOURCE_ATTRIBUTES.contains(&a.key.as_str()))
-        {
+        // `Version` is an attribute of custom resources (AWS's older samples write it).
+        let custom = matches!(e.value.get("Type").map(|t| &t.value.kind),
+            Some(Kind::Str(t)) if t.starts_with("Custom::") || t == "AWS::CloudFormation::CustomResource");
+        if let Some(a) = attrs.iter().find(|a| {
+            !(RESOURCE_ATTRIBUTES.contains(&a.key.as_str()) || (custom && a.key == "Version"))
+        }) {
             errors.push(shape(
                 a.at,
                 format!("{path}.{}", a.key),
@@ -3733,9 +4131,12 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
                 )),
             }
         }
+        let mut condition = None;
         if let Some(c) = e.value.get("Condition") {
             match &c.value.kind {
-                Kind::Str(name) if conditions.contains(name.as_str()) => {}
+                Kind::Str(name) if conditions.contains_key(name.as_str()) => {
+                    condition = Some((name.as_str(), c.value.at));
+                }
                 _ => errors.push(
                     LoadError::plain(
                         file,
@@ -3753,6 +4154,7 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
             cfn_type,
             properties,
             depends_on,
+            condition,
         });
     }
 
@@ -3777,7 +4179,7 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
     };
     let classes: Vec<Class> = decls.iter().map(classify).collect();
 
-    let scope = Scope {
+    let mut scope = Scope {
         file,
         params,
         resources: decls
@@ -3797,12 +4199,42 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
             })
             .collect(),
         conditions,
+        condition_values: RefCell::new(HashMap::new()),
+        evaluating: RefCell::new(Vec::new()),
         mappings,
         region: meta.region.as_deref(),
     };
 
-    // Conditions and outputs are checked too: a broken reference there is a broken template.
-    for section in ["Conditions", "Outputs"] {
+    // Conditions are evaluated (parameters by their defaults); a resource whose condition is
+    // false is not deployed with them, and is listed.
+    let mut names: Vec<&str> = scope.conditions.keys().copied().collect();
+    names.sort_unstable();
+    for name in names {
+        let path = format!("$.Conditions.{name}");
+        if let Err(e) = scope.condition(name, LineCol { line: 1, column: 1 }, &path) {
+            errors.push(e);
+        }
+    }
+    let mut skipped = vec![false; decls.len()];
+    for (i, d) in decls.iter().enumerate() {
+        if let Some((c, at)) = d.condition
+            && let Ok(Some(false)) =
+                scope.condition(c, at, &format!("$.Resources.{}.Condition", d.id))
+        {
+            skipped[i] = true;
+            unmodelled.push(
+                Unmodelled::resource(d.id, d.cfn_type, d.at).because(format!(
+                    "its condition `{c}` is false with the parameters' defaults"
+                )),
+            );
+            if let Some(t) = scope.resources.get_mut(d.id) {
+                t.model = None;
+            }
+        }
+    }
+
+    // Outputs are checked too: a broken reference there is a broken template.
+    for section in ["Outputs"] {
         if let Some(Entry {
             value: Node {
                 kind: Kind::Map(entries),
@@ -3823,6 +4255,9 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
     let mut objects: Vec<(usize, Resource)> = Vec::new();
     let mut splits: Vec<(usize, Split, Value)> = Vec::new();
     for (i, (d, class)) in decls.iter().zip(&classes).enumerate() {
+        if skipped[i] {
+            continue;
+        }
         let path = format!("$.Resources.{}", d.id);
         for (target, at, dpath) in &d.depends_on {
             if !scope.resources.contains_key(target) {
@@ -4015,7 +4450,30 @@ fn read_template(file: &Path, root: &Node, registry: &Registry) -> Result<Stack,
     }
     resources.sort_by(|a, b| a.id.cmp(&b.id));
     unmodelled.sort();
-    envelope(file, meta, resources, unmodelled)
+    envelope(file, meta, environment_param, resources, unmodelled)
+}
+
+/// Parameter names that say a template's environment, by their default.
+const ENVIRONMENT_PARAMETERS: [&str; 8] = [
+    "environment",
+    "environmentname",
+    "environmenttype",
+    "env",
+    "envname",
+    "envtype",
+    "stage",
+    "stagename",
+];
+
+/// The environment a template's parameters say by default (`Environment: {Default: prod}`).
+fn environment_parameter(params: &HashMap<&str, Param>) -> Option<String> {
+    let mut names: Vec<&&str> = params.keys().collect();
+    names.sort_unstable();
+    names.into_iter().find_map(|name| {
+        let lower = name.to_ascii_lowercase();
+        let value = literal_text(&params[*name].value)?;
+        (ENVIRONMENT_PARAMETERS.contains(&lower.as_str()) && is_identifier(&value)).then_some(value)
+    })
 }
 
 fn read_param(n: &Node) -> Result<Param, String> {
@@ -4072,6 +4530,7 @@ fn read_param(n: &Node) -> Result<Param, String> {
 fn envelope(
     file: &Path,
     meta: Meta,
+    environment_param: Option<String>,
     resources: Vec<Resource>,
     unmodelled: Vec<Unmodelled>,
 ) -> Result<Stack, Vec<LoadError>> {
@@ -4080,7 +4539,21 @@ fn envelope(
         .file_name()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    let stem = stem.split('.').next().unwrap_or_default().to_owned();
+    // The file name as a stack id: characters an id cannot have become `-`.
+    let stem: String = stem
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem.trim_start_matches(['-', '_']).to_owned();
     let stack = meta.stack.or_else(|| common_tag("stack")).unwrap_or(stem);
     if !is_identifier(&stack) {
         let mut e = LoadError::plain(
@@ -4094,6 +4567,7 @@ fn envelope(
     let environment = meta
         .environment
         .or_else(|| common_tag("environment"))
+        .or(environment_param)
         .unwrap_or_default();
     let mut depends_on = meta.depends_on;
     depends_on.sort();
