@@ -128,10 +128,10 @@ fn failing(out: &mut String, report: &Report) {
         "| Stack | Resource | Policy | Severity | Enforcement | Engine | Message | Location |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     let rows = fails.iter().map(|f| {
-        let message = if Status::of(f) == Status::Error {
-            format!("**rule error:** {}", cell(&f.message))
-        } else {
-            cell(&f.message)
+        let message = match Status::of(f) {
+            Status::Error => format!("**rule error:** {}", cell(&f.message)),
+            Status::Unknown => format!("**unknown:** {}", cell(&f.message)),
+            _ => cell(&f.message),
         };
         format!(
             "| {} | {} | {} | {} | {} | {} | {message} | {} |",

@@ -34,6 +34,7 @@ fn status(f: &Finding) -> String {
         (Some(w), _, _) => format!("waived ({w})"),
         (None, false, _) if f.overridden => "overridden".into(),
         (None, true, tollgate_engine::finding::Outcome::Error) => "ERROR".into(),
+        (None, true, tollgate_engine::finding::Outcome::Unknown) => "UNKNOWN".into(),
         (None, true, _) => "FAIL".into(),
         (None, false, _) => "advisory".into(),
     }
