@@ -75,6 +75,13 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
         );
         let _ = writeln!(out, "{}", paint(&line, "33", options));
     }
+    for w in &report.waivers.errors_not_waived {
+        let line = format!(
+            "warning: waiver {} ({}) names {} error or unknown finding(s) it does not waive: they still fail (a waiver accepts those only with `waive_errors: true`)",
+            w.id, w.policy, w.findings
+        );
+        let _ = writeln!(out, "{}", paint(&line, "33", options));
+    }
     if let Some(sel) = &report.selection {
         let line = match &sel.all_because {
             Some(why) => format!(

@@ -188,7 +188,7 @@ fn cedar_type(p: &PropType) -> Option<serde_json::Value> {
         PropType::String => json!({"type": "String"}),
         PropType::Bool => json!({"type": "Boolean"}),
         PropType::Int => json!({"type": "Long"}),
-        PropType::Json | PropType::StringMap => return None,
+        PropType::Json | PropType::PolicyDocument | PropType::StringMap => return None,
         PropType::List(inner) => json!({"type": "Set", "element": cedar_type(inner)?}),
         PropType::Object(fields) => {
             let attributes: serde_json::Map<String, serde_json::Value> = fields
