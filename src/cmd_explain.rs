@@ -115,6 +115,8 @@ pub fn run(args: ExplainArgs) -> Result<ExitCode, Failure> {
             }
         }
     };
+    // Explanations quote input values: secrets never echo.
+    let text = tollgate_engine::secrets::redact(&text);
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

@@ -154,6 +154,7 @@ fn usage(e: impl std::fmt::Display) -> Failure {
 
 /// Refusals that are not bad input (a held lock, a non-compliant plan): message, exit 1.
 fn refuse(message: &str) -> ExitCode {
+    let message = tollgate_engine::secrets::redact(message);
     let _ = writeln!(std::io::stderr(), "error: {message}");
     ExitCode::from(1)
 }
@@ -226,6 +227,7 @@ fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 fn print(text: &str) -> Result<(), Failure> {
+    let text = tollgate_engine::secrets::redact(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

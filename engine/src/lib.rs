@@ -20,5 +20,6 @@ pub mod policy;
 pub mod registry;
 pub mod report;
 pub mod schema;
+pub mod secrets;
 pub mod validate;
 pub mod waiver;
