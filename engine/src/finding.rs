@@ -144,6 +144,9 @@ pub struct Finding {
     pub severity: Severity,
     pub enforcement: Enforcement,
     pub engine: EngineKind,
+    /// Every engine that reported this problem: `[rego, cedar]` when a mirrored rule's Rego and
+    /// Cedar halves both fired on the subject (one finding, not two); `engine` is the first.
+    pub engines: Vec<EngineKind>,
     pub outcome: Outcome,
     pub message: String,
     pub remediation: String,
@@ -170,8 +173,10 @@ impl Finding {
             severity: meta.severity,
             enforcement: meta.enforcement,
             engine: meta.engine,
+            engines: vec![meta.engine],
             outcome,
-            message,
+            // A message may quote an input value: secrets never echo.
+            message: crate::secrets::redact(&message).into_owned(),
             remediation: meta.remediation.clone(),
             file: at.file.to_owned(),
             line: at.line,

@@ -58,6 +58,12 @@ impl<'a> Status<'a> {
     }
 }
 
+/// The engines that reported a finding, as `rego, cedar` (a mirrored rule's one finding names
+/// both).
+pub(crate) fn finding_engines(f: &Finding) -> String {
+    engine_list(&f.engines)
+}
+
 /// `STACK/RESOURCE`, or `STACK` for a stack-level finding.
 pub(crate) fn subject(f: &Finding) -> String {
     match &f.resource {
@@ -134,8 +140,10 @@ pub(crate) fn rules(report: &Report) -> Vec<Rule<'_>> {
             engines: Vec::new(),
             files: Vec::new(),
         });
-        if !rule.engines.contains(&f.engine) {
-            rule.engines.push(f.engine);
+        for e in &f.engines {
+            if !rule.engines.contains(e) {
+                rule.engines.push(*e);
+            }
         }
     }
     out.extend(missing.into_values());

@@ -194,7 +194,7 @@ fn line(f: &Finding) -> String {
         "{what}: {} ({}) [{}]",
         f.message,
         common::location(f),
-        f.engine
+        common::finding_engines(f)
     )
 }
 

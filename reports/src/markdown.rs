@@ -140,7 +140,7 @@ fn failing(out: &mut String, report: &Report) {
             cell(&f.policy),
             f.severity,
             f.enforcement,
-            f.engine,
+            common::finding_engines(f),
             code(&common::location(f)),
         )
     });
@@ -271,7 +271,7 @@ fn passed(out: &mut String, report: &Report) {
                 cell(&f.stack),
                 f.resource.as_deref().map_or_else(|| "—".to_owned(), cell),
                 cell(&f.policy),
-                f.engine,
+                common::finding_engines(f),
                 cell(&f.message),
                 code(&common::location(f)),
             )

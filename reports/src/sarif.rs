@@ -180,7 +180,10 @@ struct ResultProperties<'a> {
     status: &'static str,
     severity: Severity,
     enforcement: String,
+    /// The first engine that reported it (`rego`, `cedar`, `tollgate`).
     engine: String,
+    /// Every engine that reported it: both halves of a mirrored rule.
+    engines: &'a [tollgate_engine::finding::EngineKind],
     stack: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_type: Option<&'a str>,
@@ -387,6 +390,7 @@ fn result<'a>(
             severity: f.severity,
             enforcement: f.enforcement.to_string(),
             engine: f.engine.to_string(),
+            engines: &f.engines,
             stack: &f.stack,
             resource_type: f.resource_type.as_deref(),
             waiver: f.waiver.as_deref(),

@@ -60,7 +60,7 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
             policy: &f.policy,
             severity: f.severity.to_string(),
             enforcement: f.enforcement.to_string(),
-            engine: format!("{:?}", f.engine).to_lowercase(),
+            engine: crate::common::finding_engines(f),
             status: status(f),
             message: &f.message,
         });
