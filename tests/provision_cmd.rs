@@ -7,7 +7,7 @@
 //! never reaches a provider; edited, other-policy and stale plans are refused; a process killed
 //! (SIGKILL) at several points, or stopped with SIGINT, converges on re-apply with exactly one
 //! object per resource; held locks (file and S3) name their holder and are released by id.
-
+#![cfg(feature = "provision")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::BTreeMap;

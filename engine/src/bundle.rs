@@ -259,31 +259,19 @@ pub fn read_entries(
     path: &Path,
     limits: &Limits,
 ) -> Result<BTreeMap<String, Vec<u8>>, PolicyError> {
-    let meta = std::fs::metadata(path).map_err(|e| err(path, format!("cannot read: {e}")))?;
-    if !meta.is_file() {
-        return Err(err(path, "not a file: a bundle archive is a .tar.gz file"));
-    }
-    if meta.len() > limits.archive_bytes {
-        return Err(err(
+    use crate::json::ReadError;
+    let bytes = crate::fsio::read_bounded(path, limits.archive_bytes).map_err(|e| match e {
+        ReadError::TooLarge { limit, actual } => err(
             path,
-            format!(
-                "archive too large: limit {} bytes, got {} bytes",
-                limits.archive_bytes,
-                meta.len()
-            ),
-        ));
-    }
-    let file = std::fs::File::open(path).map_err(|e| err(path, format!("cannot read: {e}")))?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(limits.archive_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(path, format!("cannot read: {e}")))?;
-    if bytes.len() as u64 > limits.archive_bytes {
-        return Err(err(
+            format!("archive too large: limit {limit} bytes, got {actual} bytes"),
+        ),
+        ReadError::Grew { limit } => err(path, format!("archive too large: limit {limit} bytes")),
+        ReadError::NotRegular { what } => err(
             path,
-            format!("archive too large: limit {} bytes", limits.archive_bytes),
-        ));
-    }
+            format!("not a file ({what}): a bundle archive is a .tar.gz file"),
+        ),
+        e => err(path, e.to_string()),
+    })?;
     entries_from_bytes(path, &bytes, limits)
 }
 

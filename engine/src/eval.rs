@@ -277,6 +277,8 @@ pub fn evaluate(
     registry: &Registry,
     options: &EvalOptions,
 ) -> Evaluation {
+    // The run's wall-clock bound starts now (issue 11: a slow rule × many resources).
+    bundle.rego.start_run();
     let span = tracing::info_span!("prepare", stacks = estate.stacks.len()).entered();
     let prepared: Vec<Prepared<'_>> = estate
         .stacks

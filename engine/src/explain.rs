@@ -782,9 +782,11 @@ pub fn explain_policy(
     Ok(doc)
 }
 
-/// Reads `dir` (recursively) for `*.json` fixture files, sorted.
+/// Reads `dir` (recursively) for `*.json` fixture files, sorted; none when the folder cannot be
+/// walked (fixtures only illustrate an explanation).
 fn fixture_files(dir: &Path) -> Vec<PathBuf> {
     crate::policy::files_under(dir, |p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap_or_default()
 }
 
 fn read_json(path: &Path) -> Option<Json> {

@@ -59,6 +59,9 @@ pub struct Stack {
     /// Resources that policies judge but Tollgate does not provision: resource ids or type
     /// names, each with the reason (who manages them instead).
     pub managed_elsewhere: BTreeMap<String, String>,
+    /// For a plan or template: where each envelope field came from ([`crate::envelope`]).
+    /// Empty for stack documents, which state their envelope.
+    pub envelope: crate::envelope::Envelope,
 }
 
 impl Stack {

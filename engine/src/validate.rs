@@ -390,7 +390,15 @@ fn validate_rego(
 ) -> Vec<PolicyMeta> {
     let mut metas = Vec::new();
     let mut parsed = Vec::new();
-    for file in rego::rego_files(dir, false) {
+    let files = match rego::rego_files(dir, false) {
+        Ok(files) => files,
+        Err(e) => {
+            let p = v.policy_problem(&e, "policy::read");
+            v.push(p);
+            Vec::new()
+        }
+    };
+    for file in files {
         let Some(text) = v.source(&file, "policy::read") else {
             continue;
         };
@@ -601,7 +609,15 @@ fn validate_cedar(v: &mut Validation, dir: &Path, registry: &Registry) -> Vec<Po
         }
     };
     let validator = Validator::new(schema);
-    for file in cedar::cedar_files(dir) {
+    let files = match cedar::cedar_files(dir) {
+        Ok(files) => files,
+        Err(e) => {
+            let p = v.policy_problem(&e, "policy::read");
+            v.push(p);
+            Vec::new()
+        }
+    };
+    for file in files {
         let Some(text) = v.source(&file, "policy::read") else {
             continue;
         };
@@ -619,7 +635,9 @@ fn validate_cedar(v: &mut Validation, dir: &Path, registry: &Registry) -> Vec<Po
                 }
                 Err(e) => Some(e),
             };
-        if json::max_nesting(&text) > cedar::MAX_CEDAR_NESTING {
+        if json::max_nesting(&text) > cedar::MAX_CEDAR_NESTING
+            || cedar::expression_nesting(&text) > cedar::MAX_CEDAR_EXPRESSION_NESTING
+        {
             if let Some(e) = engine_error {
                 let p = v.policy_problem(&e, "cedar::nesting");
                 v.push(p);

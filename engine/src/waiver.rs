@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use globset::{Glob, GlobMatcher};
+use globset::{GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::finding::{Enforcement, Finding, Outcome, PolicyMeta};
@@ -47,7 +47,7 @@ struct WaiverFile {
 pub struct Waiver {
     pub spec: WaiverSpec,
     pub expires: NaiveDate,
-    matchers: Vec<GlobMatcher>,
+    matchers: Vec<GlobSet>,
 }
 
 impl Waiver {
@@ -169,11 +169,11 @@ pub fn check_waivers(
         }
         let mut matchers = Vec::with_capacity(spec.resources.len());
         for (j, g) in spec.resources.iter().enumerate() {
-            match globset::GlobBuilder::new(g).literal_separator(true).build() {
-                Ok(glob) => matchers.push(Glob::compile_matcher(&glob)),
+            match compile_glob(g) {
+                Ok(set) => matchers.push(set),
                 Err(e) => errors.push(err(
                     &format!("resources[{j}]"),
-                    format!("bad resource glob `{g}`: {e}"),
+                    format!("bad resource glob `{}`: {e}", shorten(g)),
                 )),
             }
         }
@@ -187,6 +187,46 @@ pub fn check_waivers(
     }
     out.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
     (out, errors)
+}
+
+/// Longest resource glob accepted, in characters.
+pub const MAX_GLOB_CHARS: usize = 1024;
+
+/// Most `{…,…}` alternatives accepted in one resource glob.
+pub const MAX_GLOB_ALTERNATIVES: usize = 256;
+
+/// Compiles a resource glob, refusing one too big for the matcher: globset turns a glob into a
+/// regular expression and panicked on one of 30,000 alternatives when that did not compile. The
+/// bounds are checked first, and the compile is the fallible one.
+fn compile_glob(g: &str) -> Result<GlobSet, String> {
+    let alternatives = g.matches(',').count() + g.matches('{').count();
+    if alternatives > MAX_GLOB_ALTERNATIVES {
+        return Err(format!(
+            "too many alternatives: limit {MAX_GLOB_ALTERNATIVES}, got {alternatives}"
+        ));
+    }
+    let chars = g.chars().count();
+    if chars > MAX_GLOB_CHARS {
+        return Err(format!(
+            "too long: limit {MAX_GLOB_CHARS} characters, got {chars}"
+        ));
+    }
+    let glob = globset::GlobBuilder::new(g)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    GlobSetBuilder::new()
+        .add(glob)
+        .build()
+        .map_err(|e| format!("the matcher cannot compile it: {e}"))
+}
+
+/// A pattern quoted in a message: at most 80 characters of it.
+fn shorten(g: &str) -> String {
+    match g.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &g[..i]),
+        None => g.to_owned(),
+    }
 }
 
 fn find_position(text: &str, id: &str) -> Option<LineCol> {
@@ -527,5 +567,31 @@ mod tests {
                 .to_string()
                 .contains("duplicate key")
         );
+    }
+
+    #[test]
+    fn fault_a_generated_glob_of_30000_alternatives_is_an_input_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let soft = meta("P1", Enforcement::SoftMandatory);
+        let globs: Vec<String> = (0..30_000).map(|i| format!("s/r{i}")).collect();
+        let glob = format!("{{{}}}", globs.join(","));
+        let p = write(
+            &dir,
+            &format!(
+                r#"{{"waivers": [{}]}}"#,
+                waiver_json("W", "P1", &format!("[\"{glob}\"]"), "2027-01-01")
+            ),
+        );
+        let err = load_waivers(&p, &[&soft]).unwrap_err().to_string();
+        assert!(
+            err.contains("waivers.json:1:56: $.waivers[0] (W)")
+                && err.contains("too many alternatives"),
+            "{err}"
+        );
+        assert!(err.len() < 2000, "the message quotes the glob short: {err}");
+        // Under the bounds, the compile is still the fallible one: a glob made too big for the
+        // regex engine by its length alone is an error too, not a panic.
+        assert!(compile_glob(&"[a-z]".repeat(200)).is_ok());
+        assert!(compile_glob(&"*".repeat(MAX_GLOB_CHARS + 1)).is_err());
     }
 }

@@ -417,16 +417,18 @@ fn broken_templates_are_bad_input_with_file_line_and_path() {
 
 #[test]
 fn a_template_without_environment_or_region_is_completed_by_its_stack_document() {
+    // Alone, it is judged the strict way (issue 9: no Tollgate-specific metadata required): an
+    // unknown environment is prod, the region stays unknown, and the envelope says so.
     let alone = fixture("bad/no-environment.yaml");
-    let err = load::load_estate(std::slice::from_ref(&alone), Registry::builtin()).unwrap_err();
-    let text = err.to_string();
-    assert_eq!(err.0.len(), 2, "{text}");
-    assert!(
-        text.contains("the template does not say its stack's environment: set Metadata.Tollgate.environment or tag every resource with `environment`, or check it together with the stack document `no-environment`"),
-        "{text}"
-    );
-    assert!(text.contains("stack's region"), "{text}");
-    assert!(text.contains("no-environment.yaml:1:1"), "{text}");
+    let estate = load::load_estate(std::slice::from_ref(&alone), Registry::builtin()).unwrap();
+    let s = &estate.stacks[0];
+    assert_eq!(s.id, "no-environment");
+    assert_eq!(s.environment, "prod");
+    assert_eq!(s.region, "");
+    let env = s.envelope.get("environment").unwrap();
+    assert!(env.defaulted, "{env:?}");
+    assert!(env.from.contains("judged as prod"), "{env:?}");
+    assert!(s.envelope.get("region").unwrap().defaulted);
 
     // With the stack document of the same id, the document gives the envelope and the template
     // the resources.

@@ -59,9 +59,13 @@ fn run(dir: &Path, mode: RegoMode) -> Vec<Finding> {
         waivers: None,
         principal: Principal::parse("ci:fixtures").unwrap(),
         today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions { rego_mode: mode },
+        bundle: BundleOptions {
+            rego_mode: mode,
+            ..BundleOptions::default()
+        },
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
         input_format: tollgate_engine::import::InputFormat::Auto,
     };
     match check::run(&settings) {

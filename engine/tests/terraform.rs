@@ -140,11 +140,6 @@ fn unsupported_format_versions_and_unknown_actions_are_bad_input() {
             text.replacen("\"no-op\"", "\"explode\"", 1),
             "unknown plan actions [\"explode\"]",
         ),
-        (
-            text.replacen("\"environment\": {", "\"environmentx\": {", 1)
-                .replace("\"environment\": \"prod\",", ""),
-            "does not say its stack's environment",
-        ),
     ];
     for (i, (broken, want)) in cases.iter().enumerate() {
         let file = dir.path().join(format!("p{i}.json"));
@@ -202,14 +197,11 @@ fn a_plan_checked_with_its_stack_document_takes_the_documents_envelope() {
         .replacen("\"environment\": {", "\"environment_unused\": {", 1)
         .replace("\"environment\": \"prod\",", "");
     std::fs::write(dir.path().join("plan.json"), text).unwrap();
-    let alone =
-        load::load_estate(&[dir.path().join("plan.json")], Registry::builtin()).unwrap_err();
-    assert!(
-        alone
-            .to_string()
-            .contains("does not say its stack's environment"),
-        "{alone}"
-    );
+    // Alone, the plan is judged the strict way: an unknown environment is prod, and says so.
+    let alone = load::load_estate(&[dir.path().join("plan.json")], Registry::builtin()).unwrap();
+    let env = alone.stacks[0].envelope.get("environment").unwrap();
+    assert_eq!(alone.stacks[0].environment, "prod");
+    assert!(env.defaulted && env.from.contains("judged as prod"), "{env:?}");
     let doc = r#"{"stack": "plan-storage", "repository": "aws-eu-west-1-prod-plan-storage-main",
         "environment": "prod", "region": "eu-west-1", "account": "prod", "owner": "data-platform",
         "budget": {"monthly_limit_usd": 900, "alert_thresholds_pct": [80]}, "resources": []}"#;
@@ -225,4 +217,6 @@ fn a_plan_checked_with_its_stack_document_takes_the_documents_envelope() {
     );
     assert_eq!(s.resources.len(), 7, "the plan's resources");
     assert!(s.source.file.ends_with("plan.json"));
+    let env = s.envelope.get("environment").unwrap();
+    assert!(!env.defaulted && env.from.starts_with("stack document"), "{env:?}");
 }

@@ -128,6 +128,9 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
             report.not_evaluated.len()
         );
     }
+    if let Some(note) = &report.envelope_note {
+        let _ = writeln!(out, "note: {note}");
+    }
     let s = &report.summary;
     let verdict = match s.verdict {
         Verdict::Pass => paint("PASS", "1;32", options),

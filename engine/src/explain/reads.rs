@@ -208,7 +208,7 @@ impl Modules {
     /// Reads the `.rego` files under `dir` (tests excluded) and parses them.
     pub fn load(dir: &Path) -> Result<Self, String> {
         let mut sources = Vec::new();
-        for f in crate::policy::rego::rego_files(dir, false) {
+        for f in crate::policy::rego::rego_files(dir, false).map_err(|e| e.to_string())? {
             let text = crate::json::read_text(&f, crate::json::MAX_FILE_BYTES)
                 .map_err(|e| format!("{}: {e}", f.display()))?;
             sources.push((f.display().to_string(), text));

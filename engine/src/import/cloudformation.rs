@@ -3234,6 +3234,7 @@ fn envelope(
         origin: Origin::CloudFormation,
         unmodelled,
         managed_elsewhere: Default::default(),
+        envelope: Default::default(),
     })
 }
 

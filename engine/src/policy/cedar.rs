@@ -52,6 +52,91 @@ pub fn rule_id(policy_id: &str) -> &str {
     policy_id.strip_suffix(UNKNOWN_SUFFIX).unwrap_or(policy_id)
 }
 
+/// Deepest expression nesting accepted in a Cedar file, counted by [`expression_nesting`]: every
+/// bracket, and every `if`, unary `!` / `-`, member access (`.`) and binary operator open in one
+/// bracket level. Each of these makes Cedar's expression tree one level deeper, and its parser,
+/// validator and evaluator recurse over that tree: 5,000 chained `if … then … else` overflowed the
+/// stack and aborted the process. A large real policy counts a few hundred.
+pub const MAX_CEDAR_EXPRESSION_NESTING: usize = 1000;
+
+/// An upper estimate of the depth of the deepest expression in Cedar text `text`: at each point,
+/// the brackets open plus, for each open bracket level, the operators seen in it since the last
+/// `,` or `;` that separates expressions. Strings and `//` comments are skipped. One pass; no
+/// recursion.
+pub fn expression_nesting(text: &str) -> usize {
+    let b = text.as_bytes();
+    // Operators counted in each open bracket level; the first entry is the top level.
+    let mut levels: Vec<usize> = vec![0];
+    let mut total = 0usize;
+    let mut max = 0usize;
+    let mut i = 0usize;
+    let bump = |levels: &mut Vec<usize>, total: &mut usize, max: &mut usize| {
+        if let Some(last) = levels.last_mut() {
+            *last += 1;
+        }
+        *total += 1;
+        *max = (*max).max(*total + levels.len() - 1);
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                levels.push(0);
+                max = max.max(total + levels.len() - 1);
+            }
+            b')' | b']' | b'}' if levels.len() > 1 => {
+                total -= levels.pop().unwrap_or(0);
+            }
+            b',' | b';' => {
+                if let Some(last) = levels.last_mut() {
+                    total -= *last;
+                    *last = 0;
+                }
+            }
+            b'&' | b'|' | b'=' | b'<' | b'>'
+                if b.get(i + 1) == Some(&b'=') || b.get(i + 1) == Some(&c) =>
+            {
+                bump(&mut levels, &mut total, &mut max);
+                i += 1;
+            }
+            b'!' if b.get(i + 1) == Some(&b'=') => {
+                bump(&mut levels, &mut total, &mut max);
+                i += 1;
+            }
+            b'.' | b'!' | b'-' | b'+' | b'*' | b'<' | b'>' => {
+                bump(&mut levels, &mut total, &mut max);
+            }
+            _ if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                if matches!(&b[start..i], b"if" | b"has" | b"like" | b"is" | b"in") {
+                    bump(&mut levels, &mut total, &mut max);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
 /// Id of the built-in finding for a change no `permit` policy allows.
 pub const NOT_PERMITTED_ID: &str = "TG-AUTHZ-001";
 
@@ -328,8 +413,25 @@ pub struct CedarBundle {
 }
 
 /// The Cedar files under `dir`, sorted.
-pub fn cedar_files(dir: &Path) -> Vec<std::path::PathBuf> {
+pub fn cedar_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, PolicyError> {
     super::files_under(dir, |p| p.extension().is_some_and(|x| x == "cedar"))
+}
+
+/// The line and column of the first `@id("…")` annotation of each id in Cedar text `text`, in
+/// one pass (ids written with escapes are not found, and the policy is placed at the file).
+fn id_places(text: &str) -> HashMap<&str, json::LineCol> {
+    const OPEN: &str = "@id(\"";
+    let mut out = HashMap::new();
+    let mut lines = json::LineCounter::new(text);
+    for (at, _) in text.match_indices(OPEN) {
+        let rest = &text[at + OPEN.len()..];
+        let Some(end) = rest.find('"') else { break };
+        if rest[end + 1..].starts_with(')') {
+            let place = lines.at(at);
+            out.entry(&rest[..end]).or_insert(place);
+        }
+    }
+    out
 }
 
 /// The position of a diagnostic's first label in `text`.
@@ -342,7 +444,7 @@ impl CedarBundle {
     /// Loads every `*.cedar` file under `dir`, assigns each policy its `@id`, and validates the set
     /// strictly against the schema generated from `registry`.
     pub fn load(dir: &Path, registry: &Registry) -> Result<Self, PolicyError> {
-        let sources = super::files::read_sources(&cedar_files(dir))?;
+        let sources = super::files::read_sources(&cedar_files(dir)?)?;
         Self::from_sources(dir, &sources, registry)
     }
 
@@ -377,6 +479,17 @@ impl CedarBundle {
                     ),
                 ));
             }
+            let depth = expression_nesting(&text);
+            if depth > MAX_CEDAR_EXPRESSION_NESTING {
+                return Err(PolicyError::new(
+                    &file,
+                    format!(
+                        "nesting too deep: limit {MAX_CEDAR_EXPRESSION_NESTING} levels of nested \
+                         expressions (brackets, `if`, unary `!` and `-`, member access, binary \
+                         operators), got {depth}"
+                    ),
+                ));
+            }
             let parsed = PolicySet::from_str(&text).map_err(|e| {
                 let mut err = PolicyError::new(&file, format!("Cedar parse error: {e}"));
                 if let Some(first) = e.iter().next() {
@@ -397,15 +510,14 @@ impl CedarBundle {
                 ));
             }
             // cedar-policy does not expose a policy's location; its `@id` annotation marks it.
-            let position = |p: &Policy| {
-                let id = p.annotation("id")?;
-                text.find(&format!("@id(\"{id}\")"))
-                    .map(|o| line_col(&text, o))
-            };
-            let mut list: Vec<&Policy> = parsed.policies().collect();
-            list.sort_by_key(|p| position(p));
-            for p in list {
-                let at = position(p);
+            // The file is scanned once for every `@id("…")` (a search per policy, or per
+            // comparison while sorting, made loading quadratic in the number of policies).
+            let places = id_places(&text);
+            let position = |p: &Policy| places.get(p.annotation("id")?).copied();
+            let mut list: Vec<(Option<json::LineCol>, &Policy)> =
+                parsed.policies().map(|p| (position(p), p)).collect();
+            list.sort_by_key(|(at, _)| *at);
+            for (at, p) in list {
                 let place = |m: String| {
                     let e = PolicyError::new(&file, m);
                     match at {
@@ -534,31 +646,39 @@ impl CedarBundle {
             engine: EngineKind::Cedar,
             file: dir.display().to_string(),
         });
-        let mut by_type = HashMap::new();
-        let type_names = registry
+        // Each policy joins the set of the type it is scoped to, or every set when unscoped: one
+        // pass over the policies, not one per type.
+        let mut by_type: HashMap<String, PolicySet> = registry
             .types()
             .map(|t| t.name.clone())
-            .chain(["Stack".to_owned()]);
-        for name in type_names {
-            let mut set = PolicySet::new();
-            for p in policies.policies() {
-                let applies = match p.resource_constraint() {
-                    cedar_policy::ResourceConstraint::Is(t)
-                    | cedar_policy::ResourceConstraint::IsIn(t, _) => t.basename() == name,
-                    _ => true,
-                };
-                if applies {
+            .chain(["Stack".to_owned()])
+            .map(|name| (name, PolicySet::new()))
+            .collect();
+        for p in policies.policies() {
+            let scoped = match p.resource_constraint() {
+                cedar_policy::ResourceConstraint::Is(t)
+                | cedar_policy::ResourceConstraint::IsIn(t, _) => Some(t.basename().to_owned()),
+                _ => None,
+            };
+            for (name, set) in by_type.iter_mut() {
+                if scoped.as_ref().is_none_or(|t| t == name) {
                     set.add(p.clone())
                         .map_err(|e| PolicyError::new(dir, e.to_string()))?;
                 }
             }
-            by_type.insert(name, set);
         }
+        // One text per file (every policy of a file shares it), searched once per type.
+        let mut seen = std::collections::HashSet::new();
+        let file_texts: Vec<&Arc<str>> = texts
+            .values()
+            .filter(|(file, _)| seen.insert(file.clone()))
+            .map(|(_, text)| text)
+            .collect();
         let attr_types = registry
             .types()
             .filter(|t| {
                 let needle = format!("{NAMESPACE}::{}", t.name);
-                texts.values().any(|(_, text)| {
+                file_texts.iter().any(|text| {
                     text.match_indices(&needle).any(|(i, _)| {
                         !text[i + needle.len()..]
                             .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
@@ -992,5 +1112,119 @@ mod tests {
         assert!(Principal::parse(r#"Tollgate::Stack::"x""#).is_err());
         assert!(Principal::parse("ci:").is_err());
         assert!(Principal::parse("nobody").is_err());
+    }
+
+    /// The ladders of issue 11: each recursive construct of Cedar's grammar, 5,000 deep.
+    pub(crate) fn ladders() -> Vec<(&'static str, String)> {
+        let n = 5_000;
+        let wrap = |cond: String| {
+            format!("@id(\"deep\")\nforbid (principal, action, resource) when {{ {cond} }};\n")
+        };
+        vec![
+            (
+                "if-then-else chain",
+                wrap(format!("{}true", "if true then true else ".repeat(n))),
+            ),
+            ("unary !", wrap(format!("{}true", "!".repeat(n)))),
+            ("unary -", wrap(format!("{}1 == 1", "-".repeat(n)))),
+            (
+                "member access",
+                wrap(format!("context{} == 1", ".a".repeat(n))),
+            ),
+            (
+                "method calls",
+                wrap(format!("context.s{}", ".contains(1)".repeat(n))),
+            ),
+            ("&& chain", wrap(vec!["true"; n].join(" && "))),
+            (
+                "+ chain",
+                wrap(format!("{} == 1", vec!["1"; n].join(" + "))),
+            ),
+            (
+                "if in brackets",
+                wrap(format!(
+                    "{}true{}",
+                    "(if true then ".repeat(n),
+                    " else true)".repeat(n)
+                )),
+            ),
+        ]
+    }
+
+    #[test]
+    fn fault_cedar_nested_deeply_every_recursive_construct_is_measured() {
+        for (what, text) in ladders() {
+            let depth = expression_nesting(&text);
+            assert!(
+                depth > MAX_CEDAR_EXPRESSION_NESTING,
+                "{what}: measured {depth}"
+            );
+        }
+        // Strings and comments do not count; separate expressions do not add up.
+        assert_eq!(
+            expression_nesting(r#"when { "!!!!.if.if" } // if if if"#),
+            1
+        );
+        assert_eq!(expression_nesting("[a.b, c.d, e.f]"), 2);
+        assert_eq!(expression_nesting("a.b; c.d; e.f;"), 1);
+    }
+
+    #[test]
+    fn the_shipped_policies_are_far_below_the_nesting_bounds() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/cedar");
+        for f in cedar_files(&dir).unwrap() {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let depth = expression_nesting(&text);
+            assert!(
+                depth * 4 < MAX_CEDAR_EXPRESSION_NESTING,
+                "{}: {depth}",
+                f.display()
+            );
+        }
+    }
+
+    fn many(n: usize, broken_last: bool) -> String {
+        let mut text = String::new();
+        for i in 0..n {
+            let title = if broken_last && i + 1 == n {
+                String::new()
+            } else {
+                format!("@title(\"t{i}\")\n")
+            };
+            text.push_str(&format!(
+                "@id(\"p{i}\")\n{title}@family(\"encryption\")\n@severity(\"high\")\n\
+                 @enforcement(\"advisory\")\n@remediation(\"r\")\nforbid (principal, action, \
+                 resource is Tollgate::aws_s3_bucket) when {{ context.stack.environment == \"e{i}\" }};\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn fault_cedar_bundles_of_many_policies_load_linearly() {
+        // 20,000 policies in one file: finding each policy's place searched the file once per
+        // comparison of the sort (quadratic: hours). Now one pass.
+        const N: usize = 20_000;
+        let source = |text: String| super::super::Source {
+            path: "many.cedar".into(),
+            text,
+        };
+        let bundle = CedarBundle::from_sources(
+            Path::new("cedar"),
+            &[source(many(N, false))],
+            Registry::builtin(),
+        )
+        .unwrap();
+        assert_eq!(bundle.policy_count(), N);
+        assert_eq!(bundle.metas().count(), N);
+        // Places are still found: the last policy's error names its line.
+        let e = CedarBundle::from_sources(
+            Path::new("cedar"),
+            &[source(many(N, true))],
+            Registry::builtin(),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("`p19999` has no @title"), "{e}");
+        assert_eq!(e.position.map(|p| p.line), Some(7 * (N - 1) + 1), "{e}");
     }
 }

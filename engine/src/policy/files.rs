@@ -113,38 +113,20 @@ impl BundleFiles {
     /// capped at [`json::MAX_FILE_BYTES`]. Other files are left unread.
     pub fn from_dir(dir: &Path) -> Result<Self, PolicyError> {
         let mut out = Self::new(dir);
-        for path in super::files_under(dir, |_| true) {
-            let Ok(rel) = path.strip_prefix(dir) else {
-                continue;
+        let name_of = |path: &Path| -> Option<String> {
+            let rel = path.strip_prefix(dir).ok()?;
+            let parts: Option<Vec<&str>> =
+                rel.components().map(|c| c.as_os_str().to_str()).collect();
+            Some(parts?.join("/"))
+        };
+        // A name that is not UTF-8 is kept, to be refused below.
+        let wanted = |path: &Path| name_of(path).is_none_or(|n| FileKind::of(&n).is_some());
+        for path in super::files_under(dir, wanted)? {
+            let Some(name) = name_of(&path) else {
+                return Err(PolicyError::new(&path, "file name is not valid UTF-8"));
             };
-            let mut parts = Vec::new();
-            for c in rel.components() {
-                match c.as_os_str().to_str() {
-                    Some(s) => parts.push(s),
-                    None => {
-                        return Err(PolicyError::new(&path, "file name is not valid UTF-8"));
-                    }
-                }
-            }
-            let name = parts.join("/");
-            if FileKind::of(&name).is_none() {
-                continue;
-            }
-            let size = std::fs::metadata(&path)
-                .map_err(|e| PolicyError::new(&path, format!("cannot read: {e}")))?
-                .len();
-            if size > json::MAX_FILE_BYTES {
-                return Err(PolicyError::new(
-                    &path,
-                    ReadError::TooLarge {
-                        limit: json::MAX_FILE_BYTES,
-                        actual: size,
-                    }
-                    .to_string(),
-                ));
-            }
-            let bytes = std::fs::read(&path)
-                .map_err(|e| PolicyError::new(&path, format!("cannot read: {e}")))?;
+            let bytes = crate::fsio::read_bounded(&path, json::MAX_FILE_BYTES)
+                .map_err(|e| PolicyError::new(&path, e.to_string()))?;
             out.files.insert(name, bytes);
         }
         Ok(out)

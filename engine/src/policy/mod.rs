@@ -4,6 +4,7 @@
 //! A bundle loads whole or not at all: a parse, compile or validation error anywhere stops the run
 //! before anything is evaluated.
 
+pub mod bounds;
 pub mod cedar;
 pub mod files;
 pub mod rego;
@@ -22,26 +23,31 @@ pub use cedar::{CedarBundle, Principal};
 pub use files::{BundleFiles, FileKind, Source};
 pub use rego::{RegoBundle, RegoMode};
 
-/// Files under `dir` (recursively) whose path `keep` accepts, sorted. An unreadable folder
-/// contributes nothing; callers check that the bundle's folders exist.
-pub fn files_under(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if keep(&p) {
-                out.push(p);
-            }
-        }
+/// Files under `dir` (recursively) whose path `keep` accepts, sorted, walked by
+/// [`crate::fsio::walk`]: links not followed, only regular files listed. A folder that does not
+/// exist contributes nothing (callers check that the bundle's folders exist); a refused entry
+/// (a FIFO named `*.rego`, a link out of the bundle, an unreadable folder) is an error.
+pub fn files_under(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, PolicyError> {
+    if !dir.exists() {
+        return Ok(Vec::new());
     }
-    out.sort();
-    out
+    crate::fsio::walk(dir, keep).map_err(|errors| walk_error(&errors))
+}
+
+/// The first of a walk's refusals as a policy error, counting the rest.
+pub(crate) fn walk_error(errors: &[crate::fsio::WalkError]) -> PolicyError {
+    match errors {
+        [] => PolicyError::new(Path::new(""), "cannot read the folder"),
+        [one] => PolicyError::new(&one.path, one.message.clone()),
+        [first, rest @ ..] => PolicyError::new(
+            &first.path,
+            format!(
+                "{} (and {} more refused entries)",
+                first.message,
+                rest.len()
+            ),
+        ),
+    }
 }
 
 /// A problem with a policy bundle, with its place.
@@ -110,6 +116,9 @@ pub struct PolicyBundle {
 #[derive(Debug, Clone, Default)]
 pub struct BundleOptions {
     pub rego_mode: RegoMode,
+    /// Wall-clock bound on one run's Rego evaluations (default
+    /// [`bounds::RUN_TIME_LIMIT`]); what is left when it runs out becomes error findings.
+    pub run_time_limit: Option<std::time::Duration>,
 }
 
 impl PolicyBundle {
@@ -143,13 +152,16 @@ impl PolicyBundle {
     ) -> Result<Self, PolicyError> {
         let data_files = files.sources(FileKind::Data)?;
         let data = rego::data_from_sources(&data_files)?;
-        let rego = RegoBundle::from_sources(
+        let mut rego = RegoBundle::from_sources(
             &files.path("rego"),
             &files.sources(FileKind::Rego)?,
             data,
             registry,
             options.rego_mode,
         )?;
+        if let Some(limit) = options.run_time_limit {
+            rego.set_run_time_limit(limit);
+        }
         let cedar = CedarBundle::from_sources(
             &files.path("cedar"),
             &files.sources(FileKind::Cedar)?,

@@ -26,6 +26,7 @@ use regorus::rvm::vm::RegoVM;
 use regorus::{Engine, Value};
 use thread_local::ThreadLocal;
 
+use super::bounds::RunClock;
 use super::{PolicyError, Source};
 use crate::finding::{EngineKind, MetaRef, PolicyMeta, Scope};
 use crate::json;
@@ -80,6 +81,8 @@ pub struct RegoBundle {
     mode: RegoMode,
     interpreters: ThreadLocal<RefCell<Engine>>,
     vms: ThreadLocal<RefCell<RegoVM>>,
+    /// The wall-clock bound on a whole run (see [`super::bounds`]).
+    clock: RunClock,
 }
 
 impl std::fmt::Debug for RegoBundle {
@@ -92,7 +95,7 @@ impl std::fmt::Debug for RegoBundle {
 }
 
 /// Finds `*.rego` files under `dir`, sorted; `tests` selects `_test.rego` files instead.
-pub fn rego_files(dir: &Path, tests: bool) -> Vec<PathBuf> {
+pub fn rego_files(dir: &Path, tests: bool) -> Result<Vec<PathBuf>, PolicyError> {
     super::files_under(dir, |p| {
         let is_test = p
             .file_name()
@@ -106,13 +109,10 @@ pub fn load_data(dir: &Path) -> Result<Value, PolicyError> {
     if !dir.is_dir() {
         return data_from_sources(&[]);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| PolicyError::new(dir, e.to_string()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    // The data folder is not searched recursively: its files become `data.config.<stem>`.
+    let files: Vec<PathBuf> = super::files_under(dir, |p| {
+        p.parent() == Some(dir) && p.extension().is_some_and(|x| x == "json")
+    })?;
     data_from_sources(&super::files::read_sources(&files)?)
 }
 
@@ -143,7 +143,7 @@ impl RegoBundle {
         registry: &Registry,
         mode: RegoMode,
     ) -> Result<Self, PolicyError> {
-        let sources = super::files::read_sources(&rego_files(dir, false))?;
+        let sources = super::files::read_sources(&rego_files(dir, false)?)?;
         Self::from_sources(dir, &sources, data, registry, mode)
     }
 
@@ -161,6 +161,8 @@ impl RegoBundle {
         // OPA's default turns a failing builtin into "undefined", which reads as "no violation";
         // a rule that cannot be evaluated must fail closed instead.
         engine.set_strict_builtin_errors(true);
+        super::bounds::guard_builtins(&mut engine)
+            .map_err(|e| PolicyError::new(dir, format!("bounded builtins: {e}")))?;
         let mut modules = Vec::with_capacity(sources.len());
         for source in sources {
             let f = &source.path;
@@ -278,6 +280,7 @@ impl RegoBundle {
             mode,
             interpreters: ThreadLocal::new(),
             vms: ThreadLocal::new(),
+            clock: RunClock::default(),
         })
     }
 
@@ -336,7 +339,19 @@ impl RegoBundle {
             .map_err(|e| e.to_string())
     }
 
-    /// Evaluates rule `index`'s `deny` on `input`, on this thread's engine.
+    /// Sets the wall-clock bound on a run's evaluations (the default is
+    /// [`super::bounds::RUN_TIME_LIMIT`]).
+    pub fn set_run_time_limit(&mut self, limit: Duration) {
+        self.clock = RunClock::new(limit);
+    }
+
+    /// Starts a run: from now on, evaluations past the run's time limit are errors.
+    pub fn start_run(&self) {
+        self.clock.start();
+    }
+
+    /// Evaluates rule `index`'s `deny` on `input`, on this thread's engine. Once the run's time
+    /// is up (see [`Self::start_run`]) every evaluation is an error with one message.
     pub fn eval(&self, index: usize, input: Value) -> Result<Value, String> {
         self.eval_path(&self.rules[index].deny_path, input)
     }
@@ -348,6 +363,7 @@ impl RegoBundle {
     }
 
     fn eval_path(&self, path: &str, input: Value) -> Result<Value, String> {
+        self.clock.check()?;
         match (&self.program, self.mode) {
             (Some(program), RegoMode::Vm) => {
                 let cell = self.vms.get_or(|| {

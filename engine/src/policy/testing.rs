@@ -319,6 +319,8 @@ impl RegoTests {
         // The bundle's settings (see `RegoBundle::load`).
         engine.set_rego_v0(false);
         engine.set_strict_builtin_errors(true);
+        super::bounds::guard_builtins(&mut engine)
+            .map_err(|e| PolicyError::new(rego_dir, format!("bounded builtins: {e}")))?;
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
             limit: EVAL_TIME_LIMIT,
             check_interval: TIMER_CHECK_INTERVAL,
@@ -326,8 +328,8 @@ impl RegoTests {
         let mut bundle_modules = BTreeMap::new();
         let mut test_modules = BTreeMap::new();
         for (files, tests) in [
-            (rego_files(rego_dir, false), false),
-            (rego_files(rego_dir, true), true),
+            (rego_files(rego_dir, false)?, false),
+            (rego_files(rego_dir, true)?, true),
         ] {
             for f in files {
                 let text = json::read_text(&f, json::MAX_FILE_BYTES)
@@ -740,7 +742,7 @@ fn load_cedar_tests(
     let files = super::files_under(dir, |p| {
         p.file_name()
             .is_some_and(|n| n.to_string_lossy().ends_with(CEDAR_TEST_SUFFIX))
-    });
+    })?;
     files
         .iter()
         .map(|f| load_cedar_file(dir, f, bundle, registry))
