@@ -27,6 +27,7 @@ fn one_finding_per_problem_and_disagreements_reported() {
         bundle: BundleOptions::default(),
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
         input_format: tollgate_engine::import::InputFormat::Auto,
     };
     let report = check::run(&settings).unwrap();

@@ -35,6 +35,7 @@ fn findings(dir: &Path) -> Summary {
         bundle: BundleOptions::default(),
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
         input_format: tollgate_engine::import::InputFormat::Auto,
     };
     let report = check::run(&settings).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));

@@ -31,9 +31,13 @@ fn run_with(policies: &Path, stack: &str, mode: RegoMode) -> Report {
         waivers: None,
         principal: Principal::parse("ci:fixtures").unwrap(),
         today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions { rego_mode: mode },
+        bundle: BundleOptions {
+            rego_mode: mode,
+            ..BundleOptions::default()
+        },
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
         input_format: tollgate_engine::import::InputFormat::Auto,
     };
     check::run(&settings).unwrap_or_else(|e| panic!("{stack}: {e}"))

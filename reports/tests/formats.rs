@@ -541,6 +541,7 @@ fn with_unknowns() -> Report {
         bundle: BundleOptions::default(),
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
     };
     let mut report = check::run(&settings).unwrap();
     relativize(&mut report, &root);
