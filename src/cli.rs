@@ -129,23 +129,47 @@ struct CheckArgs {
     /// The stack id of every Terraform plan and CloudFormation template checked (default: the
     /// plan's variable `stack`, a `tollgate.toml`, the `stack` tag every resource shares, the
     /// file's name). A stack document of that id checked with it gives the envelope instead.
-    #[arg(long, value_name = "ID", help_heading = "Envelope of plans and templates")]
+    #[arg(
+        long,
+        value_name = "ID",
+        help_heading = "Envelope of plans and templates"
+    )]
     stack: Option<String>,
     /// Their environment (default: `tollgate.toml`, the plan's variables or common tags; when
     /// nothing says it, the strict choice `prod`, noted under the report).
-    #[arg(long, value_name = "ENV", help_heading = "Envelope of plans and templates")]
+    #[arg(
+        long,
+        value_name = "ENV",
+        help_heading = "Envelope of plans and templates"
+    )]
     environment: Option<String>,
     /// Their AWS region (default: `tollgate.toml`, the plan's variables or aws provider).
-    #[arg(long, value_name = "REGION", help_heading = "Envelope of plans and templates")]
+    #[arg(
+        long,
+        value_name = "REGION",
+        help_heading = "Envelope of plans and templates"
+    )]
     region: Option<String>,
     /// Their account (default: `tollgate.toml`, the variable `account`, else the environment).
-    #[arg(long, value_name = "ACCOUNT", help_heading = "Envelope of plans and templates")]
+    #[arg(
+        long,
+        value_name = "ACCOUNT",
+        help_heading = "Envelope of plans and templates"
+    )]
     account: Option<String>,
     /// Their owner (default: `tollgate.toml`, the variable `owner` or the common `owner` tag).
-    #[arg(long, value_name = "OWNER", help_heading = "Envelope of plans and templates")]
+    #[arg(
+        long,
+        value_name = "OWNER",
+        help_heading = "Envelope of plans and templates"
+    )]
     owner: Option<String>,
     /// Their repository name (default: `tollgate.toml`, the variable `repository`).
-    #[arg(long, value_name = "NAME", help_heading = "Envelope of plans and templates")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Envelope of plans and templates"
+    )]
     repository: Option<String>,
     /// How Rego runs. `vm` (regorus's compiled mode) is for benchmarks only: it turns runtime
     /// errors in rules into "undefined", which fails open.

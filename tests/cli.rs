@@ -796,7 +796,11 @@ fn plans_take_their_envelope_from_flags_or_the_strict_default() {
     assert_eq!(v["stacks"][0]["envelope"]["stack"]["from"], "flag --stack");
     let o = tollgate(&["check", "stacks/cache.json", "--environment", "dev"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("apply to Terraform plans"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("apply to Terraform plans"),
+        "{}",
+        stderr(&o)
+    );
     let o = tollgate(&[
         "check",
         "fixtures/terraform/shapes/state.json",
@@ -804,5 +808,9 @@ fn plans_take_their_envelope_from_flags_or_the_strict_default() {
         "not an id",
     ]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("--environment `not an id`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--environment `not an id`"),
+        "{}",
+        stderr(&o)
+    );
 }

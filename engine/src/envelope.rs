@@ -296,9 +296,13 @@ fn read_toml(file: &Path, text: &str) -> Result<serde_json::Value, LoadError> {
             let name = header.split("]]").next().unwrap_or_default().trim();
             let rest = header.splitn(2, "]]").nth(1).map(str::trim);
             if name != "envelope" || !rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
-                return Err(at(n, 1, format!(
-                    "expected `[[envelope]]`, found `{line}` (a tollgate.toml holds only [[envelope]] tables)"
-                )));
+                return Err(at(
+                    n,
+                    1,
+                    format!(
+                        "expected `[[envelope]]`, found `{line}` (a tollgate.toml holds only [[envelope]] tables)"
+                    ),
+                ));
             }
             entries.push(Map::new());
             continue;
@@ -312,26 +316,27 @@ fn read_toml(file: &Path, text: &str) -> Result<serde_json::Value, LoadError> {
         };
         let mut chars = value.trim().chars().peekable();
         let column = raw.find('=').unwrap_or(0) + 2;
-        let string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Result<String, String> {
-            let quote = chars.next().ok_or("a value is missing")?;
-            if quote != '"' && quote != '\'' {
-                return Err("expected a string in quotes".into());
-            }
-            let mut out = String::new();
-            loop {
-                match chars.next() {
-                    None => return Err("the string is not closed on its line".into()),
-                    Some(c) if c == quote => return Ok(out),
-                    Some('\\') if quote == '"' => match chars.next() {
-                        Some('"') => out.push('"'),
-                        Some('\\') => out.push('\\'),
-                        Some(c) => return Err(format!("escape `\\{c}` is not supported here")),
-                        None => return Err("the string is not closed on its line".into()),
-                    },
-                    Some(c) => out.push(c),
+        let string =
+            |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> Result<String, String> {
+                let quote = chars.next().ok_or("a value is missing")?;
+                if quote != '"' && quote != '\'' {
+                    return Err("expected a string in quotes".into());
                 }
-            }
-        };
+                let mut out = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("the string is not closed on its line".into()),
+                        Some(c) if c == quote => return Ok(out),
+                        Some('\\') if quote == '"' => match chars.next() {
+                            Some('"') => out.push('"'),
+                            Some('\\') => out.push('\\'),
+                            Some(c) => return Err(format!("escape `\\{c}` is not supported here")),
+                            None => return Err("the string is not closed on its line".into()),
+                        },
+                        Some(c) => out.push(c),
+                    }
+                }
+            };
         let skip_space = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
             while chars.peek().is_some_and(|c| c.is_whitespace()) {
                 chars.next();
@@ -352,7 +357,12 @@ fn read_toml(file: &Path, text: &str) -> Result<serde_json::Value, LoadError> {
                     Some(',') => {}
                     Some(']') => break,
                     _ => {
-                        return Err(at(n, column, "expected `,` or `]` in the list (lists are written on one line)".into()));
+                        return Err(at(
+                            n,
+                            column,
+                            "expected `,` or `]` in the list (lists are written on one line)"
+                                .into(),
+                        ));
                     }
                 }
             }
@@ -365,7 +375,11 @@ fn read_toml(file: &Path, text: &str) -> Result<serde_json::Value, LoadError> {
             return Err(at(n, column, "unexpected text after the value".into()));
         }
         if entry.insert(key.to_owned(), value).is_some() {
-            return Err(at(n, 1, format!("duplicate key `{key}` in one [[envelope]]")));
+            return Err(at(
+                n,
+                1,
+                format!("duplicate key `{key}` in one [[envelope]]"),
+            ));
         }
     }
     let mut root = Map::new();
@@ -385,10 +399,7 @@ pub struct Configs {
 
 impl Configs {
     /// The configuration for `input`, if any; an unreadable or invalid one is an error.
-    pub fn for_input(
-        &mut self,
-        input: &Path,
-    ) -> Result<Option<std::sync::Arc<Config>>, LoadError> {
+    pub fn for_input(&mut self, input: &Path) -> Result<Option<std::sync::Arc<Config>>, LoadError> {
         let start = absolute(input);
         let cwd = std::env::current_dir().ok();
         let dirs = start
@@ -450,7 +461,8 @@ pub fn resolve(stack: &mut Stack, given: &Given, config: Option<&Config>) {
                 from: format!("flag --{field}"),
                 defaulted: false,
             })
-        } else if let Some((v, c)) = config.and_then(|c| Some((c.get(&stack.source.file, field)?, c)))
+        } else if let Some((v, c)) =
+            config.and_then(|c| Some((c.get(&stack.source.file, field)?, c)))
         {
             Some(Resolved {
                 value: v.to_owned(),
@@ -516,7 +528,11 @@ fn identifier_from(name: &str) -> String {
         })
         .collect();
     let id = id.trim_start_matches(['-', '_']).to_owned();
-    if id.is_empty() { "stack".to_owned() } else { id }
+    if id.is_empty() {
+        "stack".to_owned()
+    } else {
+        id
+    }
 }
 
 /// The strict defaults for what nothing gave (step 5): environment `prod`, account = the

@@ -46,7 +46,9 @@ pub enum ReadError {
     Grew { limit: u64 },
     #[error("UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}")]
     NotUtf16 { offset: usize },
-    #[error("UTF-16 text; Tollgate's own files must be UTF-8 without BOM (convert it, e.g. `iconv -f UTF-16 -t UTF-8`)")]
+    #[error(
+        "UTF-16 text; Tollgate's own files must be UTF-8 without BOM (convert it, e.g. `iconv -f UTF-16 -t UTF-8`)"
+    )]
     Utf16,
 }
 

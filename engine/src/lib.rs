@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod check;
 pub mod cost;
+pub mod coverage;
 pub mod documents;
 pub mod envelope;
 pub mod eval;

@@ -324,7 +324,8 @@ pub fn load_stack_file(
     registry: &Registry,
     format: InputFormat,
 ) -> Result<Stack, Vec<LoadError>> {
-    let read_error = |e: json::ReadError| vec![LoadError::new(file, LoadErrorKind::Read, e.to_string())];
+    let read_error =
+        |e: json::ReadError| vec![LoadError::new(file, LoadErrorKind::Read, e.to_string())];
     // Plans and templates are other tools' files: a byte-order mark or UTF-16 (PowerShell's `>`)
     // is decoded. Stack documents are Tollgate's own: UTF-8 without a mark.
     let (text, encoding) = json::read_bytes(file, json::MAX_FILE_BYTES)

@@ -65,6 +65,9 @@ pub struct StackResult {
     pub failing: usize,
     pub verdict: Verdict,
     pub estimated_monthly_cost_usd: f64,
+    /// Why the cost is not estimated (no price catalogue for the stack's region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_not_estimated: Option<String>,
     pub monthly_limit_usd: Option<i64>,
     /// For a plan or template: each envelope field's value and where it came from.
     #[serde(skip_serializing_if = "crate::envelope::Envelope::is_empty")]
@@ -138,6 +141,7 @@ impl Report {
                     failing: mine.iter().filter(|f| f.fails()).count(),
                     verdict: Verdict::of(mine.iter().copied()),
                     estimated_monthly_cost_usd: round_cents(cost.monthly_usd),
+                    cost_not_estimated: cost.not_estimated.clone(),
                     monthly_limit_usd: s.budget.as_ref().map(|b| b.monthly_limit_usd),
                     envelope: s.envelope.clone(),
                 }
@@ -181,10 +185,7 @@ impl Report {
             selection: None,
             not_evaluated: evaluation.not_evaluated,
             envelope_note: crate::envelope::note(
-                estate
-                    .stacks
-                    .iter()
-                    .map(|s| (s.id.as_str(), &s.envelope)),
+                estate.stacks.iter().map(|s| (s.id.as_str(), &s.envelope)),
             ),
         }
     }

@@ -121,6 +121,15 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
             w.id, w.policy
         );
     }
+    for st in &report.stacks {
+        if let Some(why) = &st.cost_not_estimated {
+            let _ = writeln!(
+                out,
+                "note: the cost of stack {} is not estimated: {why}",
+                st.stack
+            );
+        }
+    }
     if !report.not_evaluated.is_empty() {
         let _ = writeln!(
             out,

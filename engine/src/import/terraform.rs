@@ -33,7 +33,7 @@ use serde_json::value::RawValue;
 use super::{SENSITIVE, UNKNOWN};
 use crate::json::{JsonError, LineCol, Strict, StrictValue};
 use crate::load::{LoadError, LoadErrorKind};
-use crate::model::{Budget, Change, Resource, Source, Stack};
+use crate::model::{Budget, Change, Resource, Source, Stack, Unmodelled};
 use crate::registry::{self, PropType, Registry};
 
 /// Plan format versions this importer reads: 0.1 and 0.2 (Terraform 0.12–0.15) and 1.x
@@ -310,7 +310,11 @@ pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack,
                 } else if inst.raw.is_some() || registry.get(&inst.type_name).is_some() {
                     instances.push(inst)
                 } else {
-                    unmodelled.push(format!("{} ({})", inst.address, inst.type_name))
+                    unmodelled.push(Unmodelled::resource(
+                        inst.address,
+                        inst.type_name,
+                        inst.position,
+                    ))
                 }
             }
             Ok(Parsed::NotJudged(what)) => unmodelled.push(what),
@@ -393,7 +397,10 @@ fn values_resources<'a>(
 }
 
 /// The plan's variables: `{"name": {"value": …}}`, each name once.
-fn variables_of(file: &Path, raw: &Strict) -> Result<BTreeMap<String, VariableFile>, Vec<LoadError>> {
+fn variables_of(
+    file: &Path,
+    raw: &Strict,
+) -> Result<BTreeMap<String, VariableFile>, Vec<LoadError>> {
     let mut out = BTreeMap::new();
     let Value::Object(vars) = &raw.0 else {
         return Ok(out);
@@ -413,7 +420,12 @@ fn variables_of(file: &Path, raw: &Strict) -> Result<BTreeMap<String, VariableFi
                 ]);
             }
         };
-        out.insert(name, VariableFile { value: Strict(value) });
+        out.insert(
+            name,
+            VariableFile {
+                value: Strict(value),
+            },
+        );
     }
     Ok(out)
 }
@@ -449,8 +461,8 @@ fn line_of(text: &str, slice: &str) -> LineCol {
 /// What one entry of the plan is.
 enum Parsed {
     Instance(Instance),
-    /// Read but not judged, with the reason (`address (type: why)`).
-    NotJudged(String),
+    /// Read but not judged, with the reason.
+    NotJudged(Unmodelled),
     /// A data source: read by Terraform, nothing to judge.
     Skipped,
 }
@@ -503,7 +515,11 @@ fn parse_entry(
                 address: e.address,
                 mode: e.mode,
                 type_name: e.type_name,
-                values: if deleting { e.change.before } else { e.change.after },
+                values: if deleting {
+                    e.change.before
+                } else {
+                    e.change.after
+                },
                 before: e.change.before,
                 unknown: if deleting {
                     Value::Null
@@ -547,8 +563,11 @@ fn parse_entry(
             ".address",
         ));
     }
-    let data = entry.mode.as_deref() == Some("data") || entry.address.starts_with("data.")
-        || entry.address.contains(".data.");
+    // `mode` says it (a module may be named `data`); plans too old to write it, the address.
+    let data = match entry.mode.as_deref() {
+        Some(mode) => mode == "data",
+        None => entry.address.starts_with("data.") || entry.address.contains(".data."),
+    };
     let change = match entry.change {
         Ok(c) => c,
         Err(actions) => {
@@ -564,10 +583,10 @@ fn parse_entry(
                     ".change.actions",
                 )),
                 // `removed { lifecycle { destroy = false } }`: Terraform lets go of it, the object stays.
-                ["forget"] => Ok(Parsed::NotJudged(format!(
-                    "{} ({}: forgotten by Terraform, left in the cloud)",
-                    entry.address, entry.type_name
-                ))),
+                ["forget"] => Ok(Parsed::NotJudged(
+                    Unmodelled::resource(entry.address, entry.type_name, position)
+                        .because("forgotten by Terraform, left in the cloud"),
+                )),
                 other => Err(shape_err(
                     format!("unknown plan actions {other:?} for {}", entry.address),
                     ".change.actions",
@@ -801,7 +820,11 @@ impl<'de> Visitor<'de> for TagsShape {
                 other => {
                     return Err(de::Error::custom(format_args!(
                         "tag `{key}` is not a string (got {})",
-                        if other.is_array() { "a list" } else { "an object" }
+                        if other.is_array() {
+                            "a list"
+                        } else {
+                            "an object"
+                        }
                     )));
                 }
             };
@@ -861,7 +884,11 @@ fn inline_settings(type_name: &str, properties: Value, unknown: &Value) -> Value
                     "aws_s3_bucket_server_side_encryption_configuration",
                     first_config,
                 );
-                if let Some(v) = folded.as_object().ok().and_then(|f| f.get(&Value::from("server_side_encryption"))) {
+                if let Some(v) = folded
+                    .as_object()
+                    .ok()
+                    .and_then(|f| f.get(&Value::from("server_side_encryption")))
+                {
                     out.insert(Value::from("server_side_encryption"), v.clone());
                 }
             }
@@ -1223,7 +1250,10 @@ impl Config {
             for r in module.resources {
                 config.resources.insert(
                     format!("{path}{}", r.address),
-                    (path.clone(), r.expressions.unwrap_or(serde_json::Value::Null)),
+                    (
+                        path.clone(),
+                        r.expressions.unwrap_or(serde_json::Value::Null),
+                    ),
                 );
             }
             for (name, out) in module.outputs {
@@ -1280,8 +1310,7 @@ impl Config {
         let all = std::mem::take(&mut link.targets);
         let mut targets: Vec<(String, Option<String>)> = Vec::new();
         for (t, i) in &all {
-            let redundant =
-                i.is_none() && all.iter().any(|(u, j)| u == t && j.is_some());
+            let redundant = i.is_none() && all.iter().any(|(u, j)| u == t && j.is_some());
             if !redundant && !targets.contains(&(t.clone(), i.clone())) {
                 targets.push((t.clone(), i.clone()));
             }
@@ -1290,7 +1319,14 @@ impl Config {
         Some(link)
     }
 
-    fn resolve(&self, path: &str, refs: &[String], target_type: &str, depth: usize, link: &mut Link) {
+    fn resolve(
+        &self,
+        path: &str,
+        refs: &[String],
+        target_type: &str,
+        depth: usize,
+        link: &mut Link,
+    ) {
         if depth > 32 {
             return;
         }
@@ -1321,7 +1357,9 @@ impl Config {
                 } else if is_split(type_name) && split_target(type_name).1 == target_type {
                     // `bucket = aws_s3_bucket_policy.this[0].id`: the bucket of another
                     // split resource.
-                    if let Some((p, exprs)) = self.resources.get(&format!("{path}{type_name}.{name}")) {
+                    if let Some((p, exprs)) =
+                        self.resources.get(&format!("{path}{type_name}.{name}"))
+                    {
                         let attr = split_target(type_name).0;
                         let next = exprs.get(attr).map(references).unwrap_or_default();
                         self.resolve(p, &next, target_type, depth + 1, link);
@@ -1436,7 +1474,7 @@ fn fold(
     instances: Vec<Instance>,
     config: &Config,
     file: &Path,
-    unmodelled: &mut Vec<String>,
+    unmodelled: &mut Vec<Unmodelled>,
     errors: &mut Vec<LoadError>,
 ) -> Vec<Resource> {
     let (split, objects): (Vec<Instance>, Vec<Instance>) =
@@ -1561,7 +1599,10 @@ fn fold(
         }
         match found.as_slice() {
             [t] => edits.push((*t, s)),
-            _ => unmodelled.push(format!("{} ({}: {reason})", s.address, s.type_name)),
+            _ => unmodelled.push(
+                Unmodelled::resource(s.address.clone(), s.type_name.clone(), s.position)
+                    .because(reason),
+            ),
         }
     }
 
@@ -1575,7 +1616,11 @@ fn fold(
         if s.change == Change::Delete {
             r.properties = match setting {
                 Some(key) => unset(&r.properties, key),
-                None => remove_rule(&r.properties, &s.type_name, s.before.as_ref().or(s.raw.as_ref())),
+                None => remove_rule(
+                    &r.properties,
+                    &s.type_name,
+                    s.before.as_ref().or(s.raw.as_ref()),
+                ),
             };
             continue;
         }
@@ -1988,7 +2033,7 @@ fn envelope(
     variables: &BTreeMap<String, VariableFile>,
     configuration: Option<&str>,
     resources: Vec<Resource>,
-    unmodelled: Vec<String>,
+    unmodelled: Vec<Unmodelled>,
 ) -> Result<Stack, Vec<LoadError>> {
     let var = |k: &str| match variables.get(k).map(|v| &v.value.0) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
@@ -2085,7 +2130,10 @@ mod tests {
             Some(("aws_s3_bucket", "logs", Some(r#"["a]"]"#.to_owned())))
         );
         assert_eq!(resource_reference("var.bucket"), None);
-        assert_eq!(module_instance(r#"module.a["x.y"].aws_s3_bucket.b[0]"#), r#"module.a["x.y"]."#);
+        assert_eq!(
+            module_instance(r#"module.a["x.y"].aws_s3_bucket.b[0]"#),
+            r#"module.a["x.y"]."#
+        );
         assert_eq!(module_instance("aws_s3_bucket.b"), "");
     }
 
