@@ -347,6 +347,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
     // Files first: a report that cannot be written is an error before anything is printed.
     for (format, file) in &args.outputs {
         let text = tollgate_reports::render(&report, format.format(), RenderOptions::default());
+        // `render` redacts secrets already.
         write_atomically(file, text.as_bytes())
             .map_err(|e| Failure::Usage(format!("--output {}: {e}", file.display())))?;
     }

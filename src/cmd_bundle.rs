@@ -174,6 +174,7 @@ fn keygen(args: KeygenArgs) -> Result<ExitCode, Failure> {
 }
 
 fn say(text: &str) -> Result<ExitCode, Failure> {
+    let text = tollgate_engine::secrets::redact(text);
     let mut out = std::io::stdout().lock();
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
         Ok(()) => Ok(ExitCode::SUCCESS),

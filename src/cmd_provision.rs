@@ -154,6 +154,7 @@ fn usage(e: impl std::fmt::Display) -> Failure {
 
 /// Refusals that are not bad input (a held lock, a non-compliant plan): message, exit 1.
 fn refuse(message: &str) -> ExitCode {
+    let message = tollgate_engine::secrets::redact(message);
     let _ = writeln!(std::io::stderr(), "error: {message}");
     ExitCode::from(1)
 }
@@ -226,6 +227,7 @@ fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 fn print(text: &str) -> Result<(), Failure> {
+    let text = tollgate_engine::secrets::redact(text);
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -248,8 +250,10 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     for s in &estate.stacks {
         let bytes = std::fs::read(&*s.source.file)
             .map_err(|e| usage(format!("{}: {e}", s.source.file.display())))?;
-        let doc: serde_json::Value = serde_json::from_slice(&bytes)
+        let mut doc: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| usage(format!("{}: {e}", s.source.file.display())))?;
+        // What is applied is what was judged: policy documents written as strings, parsed.
+        tollgate_engine::documents::write_judged_documents(s, registry, &mut doc);
         documents.insert(s.id.clone(), doc);
         digests.push(plan::file_digest(&s.source.file).map_err(usage)?);
     }

@@ -58,6 +58,7 @@ pub fn run(args: TestArgs) -> Result<ExitCode, Failure> {
         TestFormat::Json => policy_tests::render_json(&result),
         TestFormat::Junit => policy_tests::render_junit(&result),
     };
+    let text = tollgate_engine::secrets::redact(&text);
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

@@ -80,6 +80,8 @@ pub fn run(args: ValidateArgs) -> Result<ExitCode, Failure> {
         }
         ValidateFormat::Json => render_json(&validation),
     };
+    // Snippets quote input values: secrets never echo.
+    let text = tollgate_engine::secrets::redact(&text);
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())

@@ -22,12 +22,14 @@ fn main() -> ExitCode {
         tracing_subscriber::fmt()
             .with_env_filter(filter)
             .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_writer(std::io::stderr)
+            // Log lines may quote values: secrets never echo.
+            .with_writer(|| tollgate_engine::secrets::RedactingWriter::new(std::io::stderr()))
             .init();
     }
     match cli::run() {
         Ok(code) => code,
         Err(cli::Failure::Usage(msg)) => {
+            let msg = tollgate_engine::secrets::redact(&msg);
             let _ = writeln!(std::io::stderr(), "error: {msg}");
             ExitCode::from(2)
         }

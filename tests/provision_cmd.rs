@@ -988,3 +988,132 @@ fn apply_without_auto_approve_and_no_terminal_asks_for_it_and_state_show_prints_
     assert_eq!(code(&o), 2, "{}", both(&o));
     assert!(stderr(&o).contains("asked/nope"), "{}", both(&o));
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. No false pass: an attacker's stack is refused before any call
+// ---------------------------------------------------------------------------------------------
+
+/// Issue 10's end-to-end case: one stack holding an administrator policy written as a JSON string,
+/// an all-traffic ingress rule and a pair of CIDRs that together cover the whole IPv4 internet.
+fn breach_stack() -> Value {
+    let tags = json!({"owner": "security", "environment": "prod", "cost-center": "cc-sec", "stack": "breach"});
+    let admin = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}
+    ]});
+    json!({
+        "stack": "breach",
+        "repository": "aws-eu-west-1-prod-breach-main",
+        "environment": "prod",
+        "region": "eu-west-1",
+        "account": "prod",
+        "owner": "security",
+        "budget": {"monthly_limit_usd": 100, "alert_thresholds_pct": [80, 100]},
+        "resources": [
+            {
+                "id": "admin-policy",
+                "type": "aws_iam_policy",
+                "properties": {"name": "wer1-prod-breach-admin", "policy": admin.to_string()},
+                "tags": tags
+            },
+            {
+                "id": "vpc",
+                "type": "aws_vpc",
+                "properties": {"cidr_block": "10.40.0.0/16", "enable_dns_support": true, "enable_dns_hostnames": true},
+                "tags": tags
+            },
+            {
+                "id": "edge-sg",
+                "type": "aws_security_group",
+                "properties": {
+                    "name": "wer1-prod-breach-edge",
+                    "description": "edge",
+                    "vpc_id": "${vpc}",
+                    "ingress": [
+                        {"description": "everything from the office", "from_port": 0, "to_port": 0,
+                         "protocol": "-1", "cidr_blocks": ["10.0.0.0/24"]},
+                        {"description": "RDP", "from_port": 3389, "to_port": 3389, "protocol": "tcp",
+                         "cidr_blocks": ["0.0.0.0/1", "128.0.0.0/1"]}
+                    ],
+                    "egress": []
+                },
+                "tags": tags
+            }
+        ]
+    })
+}
+
+fn blockers(plan: &Value) -> String {
+    plan["blockers"]
+        .as_array()
+        .map(|b| b.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .join("\n")
+}
+
+/// The security group alone is refused too: protocol `-1` from a /24, and RDP from
+/// 0.0.0.0/1 + 128.0.0.0/1. That meaning of CIDRs and protocols is the `rules` branch's work
+/// (issue 10 class 4), not merged here yet: un-ignore this test once it is.
+#[test]
+#[ignore = "needs the rules branch's CIDR-coverage and protocol semantics (issue 10 class 4)"]
+fn an_all_traffic_rule_and_a_split_internet_pair_are_blockers_of_their_own() {
+    let sb = Sandbox::new();
+    let mut doc = breach_stack();
+    // Only the network half: the VPC and its security group.
+    doc["resources"].as_array_mut().unwrap().remove(0);
+    sb.write_stack("breach", &doc);
+    let o = sb.run(&["plan", "stacks/breach.json", "-o", "p.json"]);
+    assert_eq!(code(&o), 1, "{}", both(&o));
+    let plan: Value = serde_json::from_slice(&std::fs::read(sb.path("p.json")).unwrap()).unwrap();
+    assert!(blockers(&plan).contains("edge-sg"), "{plan:#}");
+    assert!(sb.vpcs_by_owner().is_empty(), "{:?}", sb.vpcs_by_owner());
+}
+
+#[test]
+fn an_admin_policy_as_a_string_all_traffic_and_a_split_internet_are_refused_before_any_call() {
+    let sb = Sandbox::new();
+    sb.write_stack("breach", &breach_stack());
+    let o = sb.run(&["plan", "stacks/breach.json", "-o", "p.json"]);
+    assert_eq!(code(&o), 1, "{}", both(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Verdict: FAIL"), "{}", both(&o));
+    // The policy written as a JSON string is judged as the document it holds.
+    assert!(out.contains("TG-IAM-001"), "{}", both(&o));
+    assert!(out.contains("admin-policy"), "{}", both(&o));
+    let plan: Value = serde_json::from_slice(&std::fs::read(sb.path("p.json")).unwrap()).unwrap();
+    assert_eq!(plan["verdict"], "fail", "{plan:#}");
+    assert!(blockers(&plan).contains("admin-policy"), "{plan:#}");
+
+    let o = sb.run(&["apply", "p.json", "--auto-approve"]);
+    assert_eq!(code(&o), 1, "{}", both(&o));
+    assert!(stderr(&o).contains("not compliant"), "{}", both(&o));
+
+    // moto holds none of it: no customer-managed policy, no tagged VPC, no security group but
+    // the default VPC's own.
+    let policies = sb
+        .rt
+        .block_on(
+            sb.aws
+                .iam
+                .list_policies()
+                .scope("Local".into())
+                .send(),
+        )
+        .unwrap();
+    assert!(policies.policies().is_empty(), "{:?}", policies.policies());
+    assert!(sb.vpcs_by_owner().is_empty(), "{:?}", sb.vpcs_by_owner());
+    let groups = sb
+        .rt
+        .block_on(sb.aws.ec2.describe_security_groups().send())
+        .unwrap();
+    let named: Vec<&str> = groups
+        .security_groups()
+        .iter()
+        .filter_map(|g| g.group_name())
+        .filter(|n| *n != "default")
+        .collect();
+    assert!(named.is_empty(), "{named:?}");
+    assert!(
+        !sb.path(".tollgate/state.json").exists(),
+        "no state written"
+    );
+}

@@ -6,6 +6,12 @@
 //! of Cedar; estate-level rules run once over all stacks. Last, findings are sorted, so the
 //! output never depends on thread timing. A rule that fails on one item becomes an error finding
 //! for that item (failing closed) and the run goes on.
+//!
+//! A rule written in both languages (one id, a Rego rule and a Cedar policy) is one rule to the
+//! user: where both halves fire on the same subject with the same outcome, the findings are
+//! folded into one that names both engines ([`Finding::engines`]). Where one half reports a
+//! violation and the other, able to judge the same subject, is silent, the disagreement is a
+//! finding of its own ([`MIRROR_META_ID`], an error: one of the two halves is wrong).
 
 use std::collections::BTreeMap;
 
@@ -84,6 +90,170 @@ pub(crate) struct Prepared<'a> {
 
 const COST_META_ID: &str = "TG-COST-000";
 
+/// Id of the built-in finding for a mirrored rule whose Rego and Cedar halves disagree.
+pub const MIRROR_META_ID: &str = "TG-MIRROR-001";
+
+/// The built-in rule for mirrored halves that disagree: a bug in the bundle, so it fails closed.
+pub fn mirror_meta() -> &'static PolicyMeta {
+    static META: std::sync::OnceLock<PolicyMeta> = std::sync::OnceLock::new();
+    META.get_or_init(|| PolicyMeta {
+        id: MIRROR_META_ID.into(),
+        title: "The Rego and Cedar halves of a mirrored rule disagree".into(),
+        family: "consistency".into(),
+        severity: Severity::High,
+        enforcement: Enforcement::HardMandatory,
+        remediation: "Fix the half that is wrong (`tollgate explain --policy ID` shows what each engine saw), so both engines give the same answer; the fixture test checks they agree.".into(),
+        description: "A rule written in Rego and in Cedar under one id must give one answer; when one half reports a violation and the other, judging the same subject, does not, one of them is wrong and the result cannot be trusted.".into(),
+        engine: EngineKind::Tollgate,
+        file: String::new(),
+    })
+}
+
+/// Folds the findings of mirrored rules (see the module comment): one finding per problem with
+/// both engines named, and a [`MIRROR_META_ID`] error where the halves disagree.
+fn merge_mirrored(
+    findings: Vec<Finding>,
+    prepared: &[Prepared<'_>],
+    bundle: &PolicyBundle,
+    options: &EvalOptions,
+) -> Vec<Finding> {
+    use std::collections::BTreeSet;
+    let cedar_ids: BTreeSet<&str> = bundle.cedar.metas().map(|m| m.id.as_str()).collect();
+    let mirrored: BTreeMap<&str, &crate::policy::rego::RegoRule> = bundle
+        .rego
+        .rules()
+        .iter()
+        .filter(|r| cedar_ids.contains(r.meta.id.as_str()))
+        .map(|r| (r.meta.id.as_str(), r))
+        .collect();
+    if mirrored.is_empty() {
+        return findings;
+    }
+    type Key = (String, Option<String>, String);
+    let mut groups: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        let engine_half = matches!(f.engine, EngineKind::Rego | EngineKind::Cedar);
+        if engine_half && mirrored.contains_key(f.policy.as_str()) {
+            groups
+                .entry((f.stack.clone(), f.resource.clone(), f.policy.clone()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut drop = vec![false; findings.len()];
+    let mut findings = findings;
+    let mut extra = Vec::new();
+    for ((stack, resource, policy), members) in groups {
+        let fired = |findings: &[Finding], engine: EngineKind, outcome: Outcome| {
+            members
+                .iter()
+                .copied()
+                .filter(|&i| findings[i].engine == engine && findings[i].outcome == outcome)
+                .collect::<Vec<_>>()
+        };
+        for outcome in [Outcome::Violation, Outcome::Unknown] {
+            let (rego, cedar) = (
+                fired(&findings, EngineKind::Rego, outcome),
+                fired(&findings, EngineKind::Cedar, outcome),
+            );
+            if rego.is_empty() || cedar.is_empty() {
+                continue;
+            }
+            for &i in &rego {
+                findings[i].engines = vec![EngineKind::Rego, EngineKind::Cedar];
+            }
+            for &i in &cedar {
+                drop[i] = true;
+            }
+        }
+        // A violation from one half only, where the other could judge the same subject.
+        let says = |engine: EngineKind| members.iter().any(|&i| findings[i].engine == engine);
+        let (rego_says, cedar_says) = (says(EngineKind::Rego), says(EngineKind::Cedar));
+        if rego_says == cedar_says {
+            continue;
+        }
+        let lone = members
+            .iter()
+            .copied()
+            .find(|&i| findings[i].outcome == Outcome::Violation);
+        let Some(lone) = lone else {
+            continue; // an error, or an unknown Cedar cannot see: not a disagreement
+        };
+        let Some(rule) = mirrored.get(policy.as_str()) else {
+            continue;
+        };
+        let Some(p) = prepared.iter().find(|p| p.stack.id == stack) else {
+            continue;
+        };
+        if !both_judge(rule, p, resource.as_deref(), bundle, options) {
+            continue;
+        }
+        let f = &findings[lone];
+        let (said, silent) = if rego_says {
+            ("rego", "cedar")
+        } else {
+            ("cedar", "rego")
+        };
+        let at = Subject {
+            stack: &f.stack,
+            resource: f.resource.as_deref(),
+            resource_type: f.resource_type.as_deref(),
+            file: &f.file,
+            line: f.line,
+        };
+        extra.push(Finding::new(
+            mirror_meta(),
+            &at,
+            Outcome::Error,
+            format!(
+                "{policy}: {said} reports a violation here and {silent} does not (\"{}\"); mirrored rules must agree, so one of them is wrong",
+                f.message
+            ),
+        ));
+    }
+    findings
+        .into_iter()
+        .zip(drop)
+        .filter_map(|(f, d)| (!d).then_some(f))
+        .chain(extra)
+        .collect()
+}
+
+/// Whether both halves of mirrored `rule` judge this subject: the Rego rule applies to it, the
+/// Cedar policy is scoped to it, Cedar could build its entities, and the change is a create (a
+/// Cedar guardrail may be written for some actions only).
+fn both_judge(
+    rule: &crate::policy::rego::RegoRule,
+    p: &Prepared<'_>,
+    resource: Option<&str>,
+    bundle: &PolicyBundle,
+    options: &EvalOptions,
+) -> bool {
+    if p.entities.is_err() {
+        return false;
+    }
+    let cedar_scope = bundle.cedar.scope_type(&rule.meta.id);
+    match resource {
+        None => {
+            rule.scope == Scope::Stack
+                && cedar_scope == Some("Stack")
+                && options.stack_action == Action::Create
+        }
+        Some(id) => {
+            let Some(r) = p.stack.resources.iter().find(|r| r.id == id) else {
+                return false;
+            };
+            rule.scope == Scope::Resource
+                && r.change == Change::Create
+                && rule
+                    .resource_types
+                    .as_ref()
+                    .is_none_or(|t| t.contains(&r.type_name))
+                && cedar_scope.is_none_or(|t| t == r.type_name)
+        }
+    }
+}
+
 /// The built-in rule for a resource whose cost cannot be estimated.
 pub fn cost_meta() -> &'static PolicyMeta {
     static META: std::sync::OnceLock<PolicyMeta> = std::sync::OnceLock::new();
@@ -155,6 +325,7 @@ pub fn evaluate(
     out.findings
         .extend(estate_findings.into_iter().filter(|f| selected(&f.stack)));
     out.evaluations += n;
+    out.findings = merge_mirrored(std::mem::take(&mut out.findings), &prepared, bundle, options);
     for s in &estate.stacks {
         // A setting that was not mapped leaves its resource judged on the rest.
         out.not_evaluated.extend(
@@ -365,15 +536,7 @@ fn eval_resource(
     for rule in rego_rules {
         n += 1;
         let input = object([("resource", p.docs[ri].clone()), ("stack", p.meta.clone())]);
-        let meta = &bundle.rego.rules()[rule].meta;
-        rego_findings(
-            bundle.rego.eval(rule, input),
-            meta,
-            &at,
-            Scope::Resource,
-            p,
-            &mut findings,
-        );
+        rego_rule_findings(bundle, rule, input, &at, Scope::Resource, p, &mut findings);
     }
     if !had_rules && r.change.remains() {
         findings.extend(crate::coverage::unjudged_finding(r, registry, &at));
@@ -444,10 +607,10 @@ fn eval_stack(
         ]);
         for rule in rules {
             n += 1;
-            let meta = &bundle.rego.rules()[rule].meta;
-            rego_findings(
-                bundle.rego.eval(rule, input.clone()),
-                meta,
+            rego_rule_findings(
+                bundle,
+                rule,
+                input.clone(),
                 &at,
                 Scope::Stack,
                 p,
@@ -502,7 +665,15 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
         .map(|&rule| {
             let meta = &bundle.rego.rules()[rule].meta;
             let mut findings = Vec::new();
-            match bundle.rego.eval(rule, input.clone()) {
+            let results = std::iter::once((Outcome::Violation, bundle.rego.eval(rule, input.clone())))
+                .chain(
+                    bundle
+                        .rego
+                        .eval_unknown(rule, input.clone())
+                        .map(|r| (Outcome::Unknown, r)),
+                );
+            for (outcome, result) in results {
+            match result {
                 Ok(v) => {
                     for item in deny_items(&v) {
                         let (msg, stack, resource) = match item {
@@ -524,8 +695,8 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
                             prepared,
                             stack.as_deref(),
                             resource.as_deref(),
-                            Outcome::Violation,
-                            msg,
+                            outcome,
+                            outcome_message(outcome, msg),
                         ));
                     }
                 }
@@ -537,6 +708,7 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
                     Outcome::Error,
                     format!("policy evaluation failed: {e}"),
                 )),
+            }
             }
             findings
         })
@@ -604,8 +776,44 @@ fn deny_items(v: &Value) -> Vec<DenyItem> {
         .collect()
 }
 
+/// A `deny` item's message as its finding says it: an `unknown` item also says why it could not
+/// be judged.
+fn outcome_message(outcome: Outcome, msg: String) -> String {
+    match outcome {
+        Outcome::Unknown => Finding::unknown_message(&msg),
+        _ => msg,
+    }
+}
+
+/// Rule `rule`'s findings on `input`: its `deny` items as violations, then its `unknown` items
+/// (when it declares `unknown`) as unknowns.
+fn rego_rule_findings(
+    bundle: &PolicyBundle,
+    rule: usize,
+    input: Value,
+    at: &Subject<'_>,
+    scope: Scope,
+    p: &Prepared<'_>,
+    out: &mut Vec<Finding>,
+) {
+    let meta = &bundle.rego.rules()[rule].meta;
+    if let Some(result) = bundle.rego.eval_unknown(rule, input.clone()) {
+        rego_findings(result, Outcome::Unknown, meta, at, scope, p, out);
+    }
+    rego_findings(
+        bundle.rego.eval(rule, input),
+        Outcome::Violation,
+        meta,
+        at,
+        scope,
+        p,
+        out,
+    );
+}
+
 fn rego_findings(
     result: Result<Value, String>,
+    outcome: Outcome,
     meta: &PolicyMeta,
     at: &Subject<'_>,
     scope: Scope,
@@ -640,7 +848,7 @@ fn rego_findings(
                             },
                             None => *at,
                         };
-                        out.push(Finding::new(meta, &at, Outcome::Violation, msg));
+                        out.push(Finding::new(meta, &at, outcome, outcome_message(outcome, msg)));
                     }
                 }
             }
@@ -654,6 +862,9 @@ fn cedar_findings(answers: Vec<CedarAnswer>, at: &Subject<'_>, out: &mut Vec<Fin
             CedarAnswer::Forbidden { meta, message } => (meta, Outcome::Violation, message),
             CedarAnswer::NotPermitted { meta, message } => (meta, Outcome::Violation, message),
             CedarAnswer::Error { meta, message } => (meta, Outcome::Error, message),
+            CedarAnswer::Unknown { meta, message } => {
+                (meta, Outcome::Unknown, Finding::unknown_message(&message))
+            }
         };
         out.push(Finding::new(&meta, at, outcome, message));
     }

@@ -51,6 +51,31 @@ pub enum Outcome {
     Violation,
     /// The rule could not be evaluated; treated as failing (fail closed).
     Error,
+    /// Not judgeable: a value the rule needs is only known at apply (`(known after apply)`) or is
+    /// sensitive. Fails like a violation of the rule's enforcement (waivable only with
+    /// `waive_errors`); the message carries [`UNKNOWN_EXPLANATION`].
+    Unknown,
+}
+
+/// What an [`Outcome::Unknown`] finding says besides the rule's own message.
+pub const UNKNOWN_EXPLANATION: &str =
+    "this value is only known at apply; the audit will judge it then";
+
+impl Outcome {
+    /// `violation`, `error` or `unknown`: the word every format uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Violation => "violation",
+            Outcome::Error => "error",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
 }
 
 macro_rules! parse_enum {
@@ -119,6 +144,9 @@ pub struct Finding {
     pub severity: Severity,
     pub enforcement: Enforcement,
     pub engine: EngineKind,
+    /// Every engine that reported this problem: `[rego, cedar]` when a mirrored rule's Rego and
+    /// Cedar halves both fired on the subject (one finding, not two); `engine` is the first.
+    pub engines: Vec<EngineKind>,
     pub outcome: Outcome,
     pub message: String,
     pub remediation: String,
@@ -145,8 +173,10 @@ impl Finding {
             severity: meta.severity,
             enforcement: meta.enforcement,
             engine: meta.engine,
+            engines: vec![meta.engine],
             outcome,
-            message,
+            // A message may quote an input value: secrets never echo.
+            message: crate::secrets::redact(&message).into_owned(),
             remediation: meta.remediation.clone(),
             file: at.file.to_owned(),
             line: at.line,
@@ -156,12 +186,22 @@ impl Finding {
         }
     }
 
-    /// Whether this finding fails the run: errors always (fail closed), violations unless advisory;
-    /// waived or overridden findings never.
+    /// Whether this finding fails the run: errors always (fail closed), violations and unknowns
+    /// (not judgeable) unless advisory; waived or overridden findings never.
     pub fn fails(&self) -> bool {
         !self.waived
             && !self.overridden
             && (self.outcome == Outcome::Error || self.enforcement != Enforcement::Advisory)
+    }
+
+    /// An [`Outcome::Unknown`] finding's message: the rule's own words, then why it could not be
+    /// judged.
+    pub fn unknown_message(msg: &str) -> String {
+        if msg.trim().is_empty() {
+            format!("not judgeable: {UNKNOWN_EXPLANATION}")
+        } else {
+            format!("{msg} (not judgeable: {UNKNOWN_EXPLANATION})")
+        }
     }
 
     /// The order findings are reported in: independent of evaluation order.

@@ -345,12 +345,22 @@ pub fn load_stack_file(
         ) => return Err(read_error(json::ReadError::Utf16)),
         _ => {}
     }
-    match format {
+    let mut stack = match format {
         InputFormat::TerraformPlan => crate::import::terraform::parse_plan(file, &text, registry),
         InputFormat::CloudFormation => {
             crate::import::cloudformation::parse_template(file, &text, registry)
         }
-        InputFormat::Stack | InputFormat::Auto => parse_stack(file, &text, registry),
+        // `parse_stack` parses its policy documents itself (policy tests call it directly).
+        InputFormat::Stack | InputFormat::Auto => return parse_stack(file, &text, registry),
+    }?;
+    // Policy documents written as JSON strings, parsed once for every imported format; the
+    // figures the cost estimate multiplies.
+    let mut errors = crate::documents::parse_policy_documents(&mut stack, registry);
+    errors.extend(crate::cost::check_figures(&stack, registry));
+    if errors.is_empty() {
+        Ok(stack)
+    } else {
+        Err(errors)
     }
 }
 
@@ -451,7 +461,7 @@ pub fn parse_stack(file: &Path, text: &str, registry: &Registry) -> Result<Stack
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Stack {
+    let mut stack = Stack {
         managed_elsewhere: doc.managed_elsewhere,
         id: doc.stack,
         repository: doc.repository,
@@ -471,7 +481,14 @@ pub fn parse_stack(file: &Path, text: &str, registry: &Registry) -> Result<Stack
         origin: Origin::Document,
         unmodelled: Vec::new(),
         envelope: Default::default(),
-    })
+    };
+    let mut errors = crate::documents::parse_policy_documents(&mut stack, registry);
+    errors.extend(crate::cost::check_figures(&stack, registry));
+    if errors.is_empty() {
+        Ok(stack)
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_resource(

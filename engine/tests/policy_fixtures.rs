@@ -1,7 +1,9 @@
 //! Every default policy has fixtures under `fixtures/policies/<POLICY-ID>/`: a `violating/`
 //! estate, its `compliant/` twin, and `expected.json` — the exact findings the violating estate
 //! must produce (engine, policy, resource, outcome). The compliant twin must produce none.
-//! Where a policy exists in both Rego and Cedar, both engines must agree on every fixture.
+//! Where a policy exists in both Rego and Cedar, both engines must agree on every fixture: the
+//! run folds the two halves' findings into one that names both engines, and `expected.json`
+//! lists one entry per engine, so a finding counts for each engine it names.
 
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
@@ -38,12 +40,14 @@ struct ExpectedFile {
 fn summarise(findings: &[Finding], with_stack: bool) -> BTreeSet<Expected> {
     findings
         .iter()
-        .map(|f| Expected {
-            engine: f.engine.to_string(),
-            policy: f.policy.clone(),
-            resource: f.resource.clone(),
-            outcome: format!("{:?}", f.outcome).to_lowercase(),
-            stack: with_stack.then(|| f.stack.clone()),
+        .flat_map(|f| {
+            f.engines.iter().map(move |e| Expected {
+                engine: e.to_string(),
+                policy: f.policy.clone(),
+                resource: f.resource.clone(),
+                outcome: f.outcome.to_string(),
+                stack: with_stack.then(|| f.stack.clone()),
+            })
         })
         .collect()
 }
@@ -181,14 +185,23 @@ fn rego_and_cedar_agree_on_every_fixture_for_shared_policies() {
                 Some(t) => f.resource_type.as_deref() == Some(t),
                 None => true,
             };
+            // The run itself reports a disagreement between mirrored halves.
+            for f in findings
+                .iter()
+                .filter(|f| f.policy == tollgate_engine::eval::MIRROR_META_ID)
+            {
+                disagreements.push(format!("{} {side}: {}", dir.display(), f.message));
+            }
             for f in findings
                 .iter()
                 .filter(|f| shared.contains(&f.policy))
                 .filter(in_cedar_scope)
             {
-                by.entry((f.policy.clone(), f.engine.to_string()))
-                    .or_default()
-                    .insert((f.stack.clone(), f.resource.clone()));
+                for e in &f.engines {
+                    by.entry((f.policy.clone(), e.to_string()))
+                        .or_default()
+                        .insert((f.stack.clone(), f.resource.clone()));
+                }
             }
             for id in &shared {
                 let r = by

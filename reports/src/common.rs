@@ -18,6 +18,8 @@ pub(crate) enum Status<'a> {
     Fail,
     /// The rule could not be evaluated; fails the run (fail closed).
     Error,
+    /// Not judgeable: a value the rule needs is only known at apply; fails like a violation.
+    Unknown,
     /// Accepted by a waiver (its id).
     Waived(&'a str),
     /// Let through for this run by `--override`.
@@ -33,10 +35,10 @@ impl<'a> Status<'a> {
         } else if f.overridden {
             Status::Overridden
         } else if f.fails() {
-            if f.outcome == Outcome::Error {
-                Status::Error
-            } else {
-                Status::Fail
+            match f.outcome {
+                Outcome::Error => Status::Error,
+                Outcome::Unknown => Status::Unknown,
+                Outcome::Violation => Status::Fail,
             }
         } else {
             Status::Advisory
@@ -48,11 +50,18 @@ impl<'a> Status<'a> {
         match self {
             Status::Fail => "fail",
             Status::Error => "error",
+            Status::Unknown => "unknown",
             Status::Waived(_) => "waived",
             Status::Overridden => "overridden",
             Status::Advisory => "advisory",
         }
     }
+}
+
+/// The engines that reported a finding, as `rego, cedar` (a mirrored rule's one finding names
+/// both).
+pub(crate) fn finding_engines(f: &Finding) -> String {
+    engine_list(&f.engines)
 }
 
 /// `STACK/RESOURCE`, or `STACK` for a stack-level finding.
@@ -131,8 +140,10 @@ pub(crate) fn rules(report: &Report) -> Vec<Rule<'_>> {
             engines: Vec::new(),
             files: Vec::new(),
         });
-        if !rule.engines.contains(&f.engine) {
-            rule.engines.push(f.engine);
+        for e in &f.engines {
+            if !rule.engines.contains(e) {
+                rule.engines.push(*e);
+            }
         }
     }
     out.extend(missing.into_values());

@@ -65,12 +65,17 @@ pub struct RenderOptions {
 
 /// Renders `report` as `format`.
 pub fn render(report: &Report, format: Format, options: RenderOptions) -> String {
-    match format {
+    let text = match format {
         Format::Table => table::render(report, options),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
         Format::Markdown => markdown::render(report),
+    };
+    // Secrets never echo, whatever field of the report quoted them.
+    match tollgate_engine::secrets::redact(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(redacted) => redacted,
     }
 }
 

@@ -180,7 +180,10 @@ struct ResultProperties<'a> {
     status: &'static str,
     severity: Severity,
     enforcement: String,
+    /// The first engine that reported it (`rego`, `cedar`, `tollgate`).
     engine: String,
+    /// Every engine that reported it: both halves of a mirrored rule.
+    engines: &'a [tollgate_engine::finding::EngineKind],
     stack: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_type: Option<&'a str>,
@@ -350,7 +353,7 @@ fn result<'a>(
                 f.policy
             ))]
         }
-        Status::Fail | Status::Error | Status::Advisory => Vec::new(),
+        Status::Fail | Status::Error | Status::Unknown | Status::Advisory => Vec::new(),
     };
     SarifResult {
         rule_id: &f.policy,
@@ -387,6 +390,7 @@ fn result<'a>(
             severity: f.severity,
             enforcement: f.enforcement.to_string(),
             engine: f.engine.to_string(),
+            engines: &f.engines,
             stack: &f.stack,
             resource_type: f.resource_type.as_deref(),
             waiver: f.waiver.as_deref(),
@@ -416,10 +420,7 @@ fn fingerprints(findings: &[Finding]) -> Vec<String> {
                 f.engine,
                 f.stack,
                 f.resource.as_deref().unwrap_or(""),
-                match f.outcome {
-                    Outcome::Violation => "violation",
-                    Outcome::Error => "error",
-                }
+                f.outcome.word()
             );
             let n = seen.entry(key.clone()).or_insert(0);
             *n += 1;

@@ -295,17 +295,19 @@ fn fingerprints_are_stable_and_ignore_wording_and_lines() {
         f.line = f.line.map(|l| l + 40);
     }
     assert_eq!(first, fingerprints(&moved));
-    // Rego and Cedar findings on one resource are two alerts.
-    let v = fingerprints(&violating());
-    assert_eq!(v.len(), 2);
-    assert_ne!(v[0], v[1]);
+    // A mirrored rule's Rego and Cedar halves firing on one resource are one finding, one alert.
+    let report = violating();
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].engines.len(), 2);
+    let v = fingerprints(&report);
+    assert_eq!(v.len(), 1);
     // A rule reporting one resource twice gets two fingerprints.
     let mut twice = violating();
     let mut again = twice.findings[0].clone();
     again.message = "a second problem".into();
     twice.findings.insert(1, again);
     let t = fingerprints(&twice);
-    assert_eq!(t.iter().collect::<BTreeSet<_>>().len(), 3);
+    assert_eq!(t.iter().collect::<BTreeSet<_>>().len(), 2);
     assert_eq!(t[0], v[0]);
 }
 
@@ -349,9 +351,10 @@ fn sarif_suppresses_waived_and_overridden_findings_with_the_reason() {
         seen,
         BTreeMap::from([
             ("advisory".to_owned(), 1),
-            ("fail".to_owned(), 2),
-            ("overridden".to_owned(), 2),
-            ("waived".to_owned(), 2),
+            // Each mirrored problem once (both engines named), not once per engine.
+            ("fail".to_owned(), 1),
+            ("overridden".to_owned(), 1),
+            ("waived".to_owned(), 1),
         ])
     );
 }
@@ -483,7 +486,7 @@ fn hostile_text_stays_inside_its_cell_and_element() {
         .1;
     assert!(
         failure["message"]
-            .starts_with("2 failing findings; first: logs: a|b\nc <x> & \"q\" 'a' \u{fffd}[31m ("),
+            .starts_with("logs: a|b\nc <x> & \"q\" 'a' \u{fffd}[31m ("),
         "{failure:?}"
     );
     let md = out(&report, Format::Markdown);
@@ -521,4 +524,64 @@ fn markdown_is_capped_for_a_pull_request_comment() {
         "{md}"
     );
     assert!(md.starts_with("## ❌ Tollgate: FAIL — 5000 failing findings in 1 stack\n"));
+}
+
+// ---- Unknown outcomes ---------------------------------------------------------------------------
+
+/// fixtures/unknown: one rule whose value is only known at apply, in both engines.
+fn with_unknowns() -> Report {
+    let root = root();
+    let settings = CheckSettings {
+        paths: vec![root.join("fixtures/unknown/unknown")],
+        input_format: InputFormat::Auto,
+        policies: root.join("fixtures/unknown/policies"),
+        waivers: None,
+        principal: Principal::parse("ci:tollgate-ci").unwrap(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        bundle: BundleOptions::default(),
+        overrides: vec![],
+        changed: None,
+        envelope: Default::default(),
+    };
+    let mut report = check::run(&settings).unwrap();
+    relativize(&mut report, &root);
+    report
+}
+
+#[test]
+fn unknown_findings_fail_and_say_so_in_every_format() {
+    let report = with_unknowns();
+    // Both halves of the rule are unknown: one finding naming both engines.
+    assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
+    assert!(report.findings.iter().all(|f| f.outcome == Outcome::Unknown));
+    assert_eq!(report.findings[0].engines.len(), 2);
+    let why = tollgate_engine::finding::UNKNOWN_EXPLANATION;
+
+    let table = out(&report, Format::Table);
+    assert!(table.contains("UNKNOWN"), "{table}");
+    assert!(table.contains(why), "{table}");
+
+    let json: Value = serde_json::from_str(&out(&report, Format::Json)).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["outcome"] == "unknown"), "{json}");
+    assert_eq!(json["summary"]["verdict"], "fail");
+
+    let log = sarif(&report);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    for r in results {
+        assert_eq!(r["properties"]["engines"], serde_json::json!(["rego", "cedar"]), "{r}");
+        assert_eq!(r["properties"]["outcome"], "unknown", "{r}");
+        assert_eq!(r["properties"]["status"], "unknown", "{r}");
+        assert!(r["message"]["text"].as_str().unwrap().contains(why));
+    }
+    assert!(schema_errors(&validator(&schema()), &log).is_empty());
+
+    let xml = out(&report, Format::Junit);
+    assert!(xml.contains("<failure"), "{xml}");
+    assert!(xml.contains(why), "{xml}");
+
+    let md = out(&report, Format::Markdown);
+    assert!(md.contains("**unknown:**"), "{md}");
+    assert!(md.contains(why), "{md}");
 }

@@ -33,16 +33,20 @@ pub fn check(paths: &[PathBuf]) -> Report {
 }
 
 /// `(resource, policy, engine)` of every finding.
+/// `(resource, policy, engine)` for each engine a finding names (a mirrored rule's one finding
+/// names both).
 pub fn findings(report: &Report) -> BTreeSet<(String, String, String)> {
     report
         .findings
         .iter()
-        .map(|f| {
-            (
-                f.resource.clone().unwrap_or_default(),
-                f.policy.clone(),
-                f.engine.to_string(),
-            )
+        .flat_map(|f| {
+            f.engines.iter().map(|e| {
+                (
+                    f.resource.clone().unwrap_or_default(),
+                    f.policy.clone(),
+                    e.to_string(),
+                )
+            })
         })
         .collect()
 }
