@@ -5,6 +5,7 @@
 //! before anything is evaluated.
 
 pub mod cedar;
+pub mod facts;
 pub mod files;
 pub mod rego;
 pub mod testing;

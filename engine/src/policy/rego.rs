@@ -73,6 +73,8 @@ pub struct RegoBundle {
     program: Option<Arc<Program>>,
     data: Value,
     mode: RegoMode,
+    /// Whether the bundle has the package that derives Cedar's facts (`super::facts::PACKAGE`).
+    derives_facts: bool,
     interpreters: ThreadLocal<RefCell<Engine>>,
     vms: ThreadLocal<RefCell<RegoVM>>,
 }
@@ -173,6 +175,9 @@ impl RegoBundle {
             check_interval: TIMER_CHECK_INTERVAL,
         });
 
+        let derives_facts = modules
+            .iter()
+            .any(|(_, _, package)| package == super::facts::PACKAGE);
         let mut rules = Vec::new();
         let mut ids: HashMap<String, PathBuf> = HashMap::new();
         for (file, name, package) in &modules {
@@ -256,6 +261,7 @@ impl RegoBundle {
             program,
             data,
             mode,
+            derives_facts,
             interpreters: ThreadLocal::new(),
             vms: ThreadLocal::new(),
         })
@@ -313,6 +319,25 @@ impl RegoBundle {
         engine.set_input(Value::new_object());
         engine
             .eval_rule(format!("{package}.metadata"))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Whether the bundle derives facts for Cedar (has the package `tollgate.facts`).
+    pub fn derives_facts(&self) -> bool {
+        self.derives_facts
+    }
+
+    /// Evaluates the facts package's rule `rule` (`stack` or `resource`) on `input`, on this
+    /// thread's interpreter (the interpreter whatever the mode: the VM's program holds only the
+    /// rules' entry points, and the interpreter fails closed on runtime errors).
+    pub fn eval_facts(&self, rule: &str, input: Value) -> Result<Value, String> {
+        let cell = self
+            .interpreters
+            .get_or(|| RefCell::new(self.engine.clone()));
+        let mut engine = cell.borrow_mut();
+        engine.set_input(input);
+        engine
+            .eval_rule(format!("{}.{rule}", super::facts::PACKAGE))
             .map_err(|e| e.to_string())
     }
 

@@ -33,3 +33,15 @@ test_untaggable_resource_not_judged if {
 	inp := object.union(key(fx.prod_stack, "dev"), {"resource": {"taggable": false}})
 	count(environment.deny) == 0 with input as inp
 }
+
+# Environments are compared by meaning.
+test_spellings_of_the_same_environment_pass if {
+	every e in ["Prod", "PROD", "production", " prod "] {
+		count(environment.deny) == 0 with input as key(fx.prod_stack, e)
+	}
+	count(environment.deny) == 0 with input as key(object.union(fx.prod_stack, {"environment": "Production"}), "prod")
+}
+
+test_blank_tag_not_judged if {
+	count(environment.deny) == 0 with input as key(fx.prod_stack, " \u200b")
+}
