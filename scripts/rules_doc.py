@@ -21,6 +21,8 @@ def metadata(path):
     if not m:
         return None
     body = m.group(1)
+    # Long texts are written concat(" ", ["…", "…"]): join them.
+    body = re.sub(r'concat\(" ", \[(.*?)\]\)', lambda c: json.dumps(" ".join(json.loads("[" + re.sub(r",\s*$", "", c.group(1).strip()) + "]"))), body, flags=re.S)
     # Rego object literal → JSON: drop trailing commas.
     body = re.sub(r",(\s*[}\]])", r"\1", body)
     return json.loads(body)

@@ -249,7 +249,7 @@ pub(crate) fn prepare<'a>(
     put("resource_count", Value::from(stack.resources.len() as u64));
     let meta = Value::from(meta);
 
-    let docs = stack
+    let docs: Vec<Value> = stack
         .resources
         .par_iter()
         .map(|r| resource_doc(r, registry.get(&r.type_name).is_some_and(|t| t.taggable)))

@@ -39,7 +39,7 @@ default environment_tag := ""
 
 environment_tag := lib.environment(input.resource.tags.environment) if not lib.blank(object.get(input.resource.tags, "environment", ""))
 
-type := input.resource.type
+resource_type := input.resource.type
 
 default type_facts := {}
 
@@ -50,22 +50,22 @@ type_facts := {
 	"ssh_outside_vpn": ssh_outside_vpn,
 	"ssh_from_other_groups": ssh_from_other_groups,
 	"unknown_ingress": count(lib.unknown_ingress) > 0,
-} if type == "aws_security_group"
+} if resource_type == "aws_security_group"
 
-type_facts := iam_facts if type in {"aws_iam_policy", "aws_iam_user", "aws_organizations_policy"}
+type_facts := iam_facts if resource_type in {"aws_iam_policy", "aws_iam_user", "aws_organizations_policy"}
 
-type_facts := object.union(iam_facts, trust_facts) if type == "aws_iam_role"
+type_facts := object.union(iam_facts, trust_facts) if resource_type == "aws_iam_role"
 
-type_facts := {"grants_admin": managed_admin} if type in {"aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment"}
+type_facts := {"grants_admin": managed_admin} if resource_type in {"aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment"}
 
 type_facts := {
 	"customer_managed_key": s3_customer_managed_key,
 	"unknown_encryption": s3_unknown_encryption,
-} if type == "aws_s3_bucket"
+} if resource_type == "aws_s3_bucket"
 
-type_facts := {"customer_managed_key": rds_customer_managed_key} if type == "aws_rds_cluster"
+type_facts := {"customer_managed_key": rds_customer_managed_key} if resource_type == "aws_rds_cluster"
 
-type_facts := {"unknown_public_ip": unknown_public_ip} if type == "aws_instance"
+type_facts := {"unknown_public_ip": unknown_public_ip} if resource_type == "aws_instance"
 
 default managed_admin := false
 

@@ -5,9 +5,12 @@ import data.tollgate.lib_test as fx
 import rego.v1
 
 test_stack_facts_normalise_the_environment if {
-	facts.stack == {"environment": "prod", "prod": true} with input as {"stack": object.union(fx.prod_stack, {"environment": "Production"})}
-	facts.stack == {"environment": "dev", "prod": false} with input as {"stack": fx.dev_stack}
-	facts.stack == {"environment": "blue", "prod": true} with input as {"stack": object.union(fx.prod_stack, {"environment": "Blue"})}
+	production := {"stack": object.union(fx.prod_stack, {"environment": "Production"})}
+	facts.stack == {"environment": "prod", "prod": true} with input as production
+	dev := {"stack": fx.dev_stack}
+	facts.stack == {"environment": "dev", "prod": false} with input as dev
+	blue := {"stack": object.union(fx.prod_stack, {"environment": "Blue"})}
+	facts.stack == {"environment": "blue", "prod": true} with input as blue
 }
 
 test_tag_facts if {

@@ -33,8 +33,9 @@ unknown(v) if {
 
 # Some value inside `v` (or `v` itself) is not judgeable now.
 unknown_within(v) if {
-	some pair in walk(v)
-	unknown(pair[1])
+	text := json.marshal(v)
+	some m in unknown_markers
+	contains(text, json.marshal(m))
 }
 
 # --- Empty values ----------------------------------------------------------------------------
@@ -61,20 +62,17 @@ environment_aliases := {
 
 # The environment a name means: `Prod`, ` production `, `PROD` are `prod`. A name that is not
 # one of the spellings above is kept (trimmed, lower-cased) and judged as prod (see is_prod).
-environment(raw) := environment_aliases[key] if {
+environment(raw) := object.get(environment_aliases, key, key) if {
 	key := lower(trim_space(sprintf("%v", [raw])))
-}
-
-environment(raw) := key if {
-	key := lower(trim_space(sprintf("%v", [raw])))
-	not environment_aliases[key]
 }
 
 # Prod-only rules and permits judge a stack as prod when its environment means prod, and also
 # when it is a name Tollgate does not recognise (or unknown): the strict way.
 prod_environment(raw) if environment(raw) == "prod"
 
-prod_environment(raw) if not environment_aliases[lower(trim_space(sprintf("%v", [raw])))]
+prod_environment(raw) if not environment(raw) in environment_names
+
+environment_names := {v | some v in environment_aliases}
 
 is_prod if prod_environment(input.stack.environment)
 
@@ -264,7 +262,7 @@ https_only(rule) if {
 
 # The resource is one of the load balancers' edge security groups, which may take HTTPS from
 # anywhere (data.config.network.edge_security_groups, as `stack/id`).
-edge_security_group if sprintf("%s/%s", [input.stack.id, input.resource.id]) in data.config.network.edge_security_groups
+edge_security_group(stack, resource) if sprintf("%s/%s", [stack.id, resource.id]) in data.config.network.edge_security_groups
 
 # The ingress rules of the resource (a security group), index → rule; rules only known at
 # apply are left to `unknown_ingress`.
@@ -274,7 +272,7 @@ ingress_rules := {i: rule | some i, rule in as_list(object.get(props, "ingress",
 world_judged_rules := {i: rule | some i, rule in ingress_rules; not edge_https(rule)}
 
 edge_https(rule) if {
-	edge_security_group
+	edge_security_group(input.stack, input.resource)
 	https_only(rule)
 }
 

@@ -19,10 +19,13 @@ metadata := {
 # (0.0.0.0/0, ::/0, 0::/0, 0.0.0.0/1 + 128.0.0.0/1, host bits set, …), HTTPS at the edge aside.
 opens := lib.open_to_world(lib.world_judged_rules)
 
+# One message per set of rules and address family, naming every place they are open.
+groups := {[o[0], o[1]] | some o in opens}
+
 deny contains msg if {
-	some [rules, family] in {[r, f] | some [r, f, _] in opens}
-	spans := sort([s | some [r, f, s] in opens; r == rules; f == family])
-	msg := sprintf("%s ingress%v admits the whole %s internet (%s)", [lib.name, sort(rules), family, concat("; ", spans)])
+	some g in groups
+	spans := sort([o[2] | some o in opens; o[0] == g[0]; o[1] == g[1]])
+	msg := sprintf("%s ingress%v admits the whole %s internet (%s)", [lib.name, sort(g[0]), g[1], concat("; ", spans)])
 }
 
 deny contains msg if {

@@ -18,6 +18,9 @@ deny contains msg if {
 	input.resource.taggable
 	env := input.resource.tags.environment
 	not lib.blank(env)
-	lib.environment(env) != lib.environment(input.stack.environment)
+	# (Each call bound on its own: regorus 0.14 leaves `f(a) != f(b)` undefined.)
+	tagged := lib.environment(env)
+	stack_env := lib.environment(input.stack.environment)
+	tagged != stack_env
 	msg := sprintf("%s is tagged environment=%q in a %q stack", [lib.name, env, input.stack.environment])
 }

@@ -15,11 +15,13 @@ test_matching_environment_passes if {
 }
 
 test_dev_tag_in_prod_stack_denied if {
-	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="dev" in a "prod" stack`} with input as key(fx.prod_stack, "dev")
+	inp := key(fx.prod_stack, "dev")
+	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="dev" in a "prod" stack`} with input as inp
 }
 
 test_prod_tag_in_dev_stack_denied if {
-	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="prod" in a "dev" stack`} with input as key(fx.dev_stack, "prod")
+	inp := key(fx.dev_stack, "prod")
+	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="prod" in a "dev" stack`} with input as inp
 }
 
 # A missing or empty tag is TG-TAG-001's finding, not this rule's.
