@@ -13,7 +13,7 @@ metadata := {
 	"description": concat(" ", [
 		"A trust policy that lets anyone assume the role: an Allow statement with Principal \"*\" (or AWS \"*\") that no condition pins to the caller, an Allow with NotPrincipal, or a web-identity (OIDC) statement with no condition on the token's `sub`.",
 		"A condition pins only if it requires a key that names the caller (aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:PrincipalArn, aws:SourceAccount, aws:SourceArn, aws:SourceOrgID, sts:ExternalId; `<provider>:sub` for OIDC) with a positive operator (StringEquals, StringLike, ArnEquals, ArnLike, ForAnyValue:…;",
-		"not …IfExists, negations or ForAllValues:, which pass when the key is absent) and values that are not only wildcards (nor `repo:*`). `Condition: {}` pins nobody. A principal or condition only known at apply is `unknown`. Closest Checkov checks: CKV_AWS_60/CKV_AWS_61 (role assumable by any principal / any account) and CKV_AWS_358 (GitHub OIDC without sub):",
+		"not …IfExists, negations or ForAllValues:, which pass when the key is absent) and values that are not only wildcards (nor `repo:*`). `Condition: {}` pins nobody. A principal or condition only known at apply is `unknown`. Closest Checkov checks: CKV_AWS_60 (role assumable only by specific services or principals) and CKV_AWS_61 (assume-role permission across all services) and CKV_AWS_358 (GitHub Actions OIDC trust allows only safe claims):",
 		"stricter — conditions are read for what they pin, not for being present.",
 	]),
 	"rationale": "A role any account can assume hands its permissions to every AWS customer; cross-account takeovers start from exactly this kind of trust policy.",
