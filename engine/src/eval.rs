@@ -254,7 +254,8 @@ pub(crate) fn prepare<'a>(
         .par_iter()
         .map(|r| resource_doc(r, registry.get(&r.type_name).is_some_and(|t| t.taggable)))
         .collect();
-    let (stack_derived, resource_derived, facts_errors) = derive_facts(stack, &meta, &docs, bundle, registry);
+    let (stack_derived, resource_derived, facts_errors) =
+        derive_facts(stack, &meta, &docs, bundle, registry);
     // Cedar sees the same cents-rounded estimate as Rego, so both round up alike.
     let facts = StackFacts {
         estimated_monthly_cost_usd: cost_usd,
@@ -290,7 +291,11 @@ fn derive_facts(
     docs: &[Value],
     bundle: &PolicyBundle,
     registry: &Registry,
-) -> (Option<Value>, Vec<Option<Value>>, Vec<(Option<usize>, String)>) {
+) -> (
+    Option<Value>,
+    Vec<Option<Value>>,
+    Vec<(Option<usize>, String)>,
+) {
     use crate::policy::facts::{self, FactShapes};
     if !bundle.rego.derives_facts() {
         return (None, vec![None; docs.len()], Vec::new());
