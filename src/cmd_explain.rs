@@ -210,6 +210,7 @@ fn render_resource(e: &ResourceExplanation) -> String {
     for r in &e.rego {
         let status = match r.status {
             RuleStatus::Fired => "FIRED",
+            RuleStatus::Unknown => "UNKNOWN",
             RuleStatus::Passed => "passed",
             RuleStatus::Error => "ERROR",
             RuleStatus::Skipped => "skipped",
@@ -223,6 +224,9 @@ fn render_resource(e: &ResourceExplanation) -> String {
         let _ = writeln!(o, "          {}", r.file);
         for m in &r.messages {
             let _ = writeln!(o, "          message: {m}");
+        }
+        for m in &r.unknown {
+            let _ = writeln!(o, "          unknown: {m}");
         }
         if let Some(err) = &r.error {
             let _ = writeln!(o, "          error: {err}");
@@ -269,9 +273,10 @@ fn render_resource(e: &ResourceExplanation) -> String {
             for p in &a.determining {
                 let _ = writeln!(
                     o,
-                    "      {} ({}){}",
+                    "      {} ({}{}){}",
                     p.id,
                     p.effect,
+                    p.outcome.map(|o| format!(", {o}")).unwrap_or_default(),
                     p.title
                         .as_deref()
                         .map(|t| format!("  {t}"))

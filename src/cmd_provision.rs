@@ -248,8 +248,10 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     for s in &estate.stacks {
         let bytes = std::fs::read(&*s.source.file)
             .map_err(|e| usage(format!("{}: {e}", s.source.file.display())))?;
-        let doc: serde_json::Value = serde_json::from_slice(&bytes)
+        let mut doc: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| usage(format!("{}: {e}", s.source.file.display())))?;
+        // What is applied is what was judged: policy documents written as strings, parsed.
+        tollgate_engine::documents::write_judged_documents(s, registry, &mut doc);
         documents.insert(s.id.clone(), doc);
         digests.push(plan::file_digest(&s.source.file).map_err(usage)?);
     }

@@ -5,14 +5,128 @@
 //! on dots outside braces, and a braced segment is replaced by the resource's value at that path, so
 //! instance types with dots in them (`t3.micro`) stay one key. A price that cannot be found is an
 //! error for that resource, never a silent zero: a budget check must not pass by omission.
+//!
+//! No estimate is below zero. The figures an estimate multiplies — usage estimates, and the
+//! properties the registry counts units or quantities from — are checked at load
+//! ([`check_figures`]): a negative figure, a fractional or absurd count is an input error with
+//! its place. The estimator refuses them again, and a negative catalogue price, so an estimate
+//! built another way cannot go below zero either.
 
 use std::path::{Path, PathBuf};
 
 use regorus::Value;
 
 use crate::json;
-use crate::model::{Resource, Stack};
+use crate::load::{LoadError, LoadErrorKind};
+use crate::model::{Origin, Resource, Stack};
 use crate::registry::{CostComponent, Count, Registry};
+
+/// The most units one resource may count (instances, nodes, cache clusters): more is a typo.
+pub const MAX_COUNT: f64 = 100_000.0;
+
+/// The largest usage figure or quantity accepted (GB, requests, hours, users per month).
+pub const MAX_FIGURE: f64 = 1.0e15;
+
+/// Checks the figures `stack`'s estimate will multiply: every number in a resource's `usage`,
+/// and each property a cost component counts or takes a quantity from. Every problem is
+/// returned with its place; values only known at apply (strings) are left to the estimator.
+pub fn check_figures(stack: &Stack, registry: &Registry) -> Vec<LoadError> {
+    let mut errors = Vec::new();
+    for (i, r) in stack.resources.iter().enumerate() {
+        let Some(def) = registry.get(&r.type_name) else {
+            continue;
+        };
+        let place = |path: &str| match stack.origin {
+            Origin::Document => format!("$.resources[{i}].{path}"),
+            Origin::TerraformPlan => format!(
+                "$.resource_changes[?(@.address=='{}')].change.after{}",
+                r.id,
+                path.strip_prefix("properties").unwrap_or(path)
+            ),
+            Origin::CloudFormation => format!("$.Resources.{}.{path}", r.id),
+        };
+        let mut push = |path: String, message: String| {
+            errors.push(
+                LoadError::plain(
+                    &stack.source.file,
+                    LoadErrorKind::Schema,
+                    format!("{} `{}`: {message}", def.name, r.id),
+                )
+                .at(r.position)
+                .with_path(place(&path)),
+            );
+        };
+        // Every usage figure.
+        let mut work = vec![(&r.usage, "usage".to_owned())];
+        while let Some((v, path)) = work.pop() {
+            match v {
+                Value::Object(o) => {
+                    for (k, item) in o.iter() {
+                        let key = k.as_string().map(|s| s.to_string()).unwrap_or_default();
+                        work.push((item, format!("{path}.{key}")));
+                    }
+                }
+                Value::Array(items) => {
+                    for (j, item) in items.iter().enumerate() {
+                        work.push((item, format!("{path}[{j}]")));
+                    }
+                }
+                Value::Number(_) => {
+                    if let Some(m) = figure_problem(v, MAX_FIGURE, false) {
+                        push(path, m);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The properties counted or taken as quantities.
+        let root = resource_root(r);
+        for c in &def.cost {
+            let (path, max, whole) = match c {
+                CostComponent::Hourly {
+                    count: Count::Path(p),
+                    ..
+                }
+                | CostComponent::Monthly {
+                    count: Count::Path(p),
+                    ..
+                } => (p, MAX_COUNT, true),
+                CostComponent::PerUnit { quantity, .. } => (quantity, MAX_FIGURE, false),
+                _ => continue,
+            };
+            if path.starts_with("usage.") {
+                continue; // checked above
+            }
+            let v = lookup(&root, path);
+            if let (Value::Number(_), Some(m)) = (v, figure_problem(v, max, whole)) {
+                push(path.clone(), m);
+            }
+        }
+    }
+    errors
+}
+
+/// What is wrong with a figure an estimate multiplies, if anything.
+fn figure_problem(v: &Value, max: f64, whole: bool) -> Option<String> {
+    let n = v.as_f64().ok()?;
+    let shown = match v {
+        Value::Number(x) => x.format_decimal(),
+        _ => n.to_string(),
+    };
+    if n < 0.0 {
+        Some(format!(
+            "{shown} is negative: a cost estimate cannot go below zero"
+        ))
+    } else if whole && n.fract() != 0.0 {
+        Some(format!("{shown} is not a whole number of units"))
+    } else if n > max {
+        Some(format!(
+            "{shown} is larger than any real figure (at most {max}): a typo would skew the estimate"
+        ))
+    } else {
+        None
+    }
+}
 
 /// A price catalogue for one region.
 #[derive(Debug, Clone)]
@@ -97,13 +211,21 @@ impl PriceCatalogue {
             resolved.push(key.clone());
             node = &node[key.as_str()];
         }
-        node.as_f64().map_err(|_| {
+        let price = node.as_f64().map_err(|_| {
             format!(
                 "no price `{}` in the catalogue {} (from `{template}`)",
                 resolved.join("."),
                 self.file.display()
             )
-        })
+        })?;
+        if price < 0.0 {
+            return Err(format!(
+                "price `{}` in the catalogue {} is negative",
+                resolved.join("."),
+                self.file.display()
+            ));
+        }
+        Ok(price)
     }
 }
 
@@ -162,9 +284,11 @@ pub fn estimate_resource(
             Count::Fixed(n) => Ok(*n as f64),
             Count::Path(p) => match lookup(&root, p) {
                 Value::Undefined | Value::Null => Ok(1.0),
-                v => v
-                    .as_f64()
-                    .map_err(|_| format!("`{p}` must be a number to count units")),
+                v => match v.as_f64() {
+                    Ok(n) if n < 0.0 => Err(format!("`{p}` is negative ({n})")),
+                    Ok(n) => Ok(n),
+                    Err(_) => Err(format!("`{p}` must be a number to count units")),
+                },
             },
         }
     };
@@ -181,6 +305,9 @@ pub fn estimate_resource(
                     let q = q
                         .as_f64()
                         .map_err(|_| format!("`{quantity}` must be a number"))?;
+                    if q < 0.0 {
+                        return Err(format!("`{quantity}` is negative ({q})"));
+                    }
                     prices.price(price, &root)? * q
                 }
             },

@@ -436,15 +436,7 @@ fn eval_resource(
     for rule in rego_rules {
         n += 1;
         let input = object([("resource", p.docs[ri].clone()), ("stack", p.meta.clone())]);
-        let meta = &bundle.rego.rules()[rule].meta;
-        rego_findings(
-            bundle.rego.eval(rule, input),
-            meta,
-            &at,
-            Scope::Resource,
-            p,
-            &mut findings,
-        );
+        rego_rule_findings(bundle, rule, input, &at, Scope::Resource, p, &mut findings);
     }
     for (_, why) in p.facts_errors.iter().filter(|(i, _)| *i == Some(ri)) {
         cedar_findings(
@@ -522,10 +514,10 @@ fn eval_stack(
         ]);
         for rule in rules {
             n += 1;
-            let meta = &bundle.rego.rules()[rule].meta;
-            rego_findings(
-                bundle.rego.eval(rule, input.clone()),
-                meta,
+            rego_rule_findings(
+                bundle,
+                rule,
+                input.clone(),
                 &at,
                 Scope::Stack,
                 p,
@@ -590,7 +582,15 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
         .map(|&rule| {
             let meta = &bundle.rego.rules()[rule].meta;
             let mut findings = Vec::new();
-            match bundle.rego.eval(rule, input.clone()) {
+            let results = std::iter::once((Outcome::Violation, bundle.rego.eval(rule, input.clone())))
+                .chain(
+                    bundle
+                        .rego
+                        .eval_unknown(rule, input.clone())
+                        .map(|r| (Outcome::Unknown, r)),
+                );
+            for (outcome, result) in results {
+            match result {
                 Ok(v) => {
                     for item in deny_items(&v) {
                         let (msg, stack, resource) = match item {
@@ -612,8 +612,8 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
                             prepared,
                             stack.as_deref(),
                             resource.as_deref(),
-                            Outcome::Violation,
-                            msg,
+                            outcome,
+                            outcome_message(outcome, msg),
                         ));
                     }
                 }
@@ -625,6 +625,7 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
                     Outcome::Error,
                     format!("policy evaluation failed: {e}"),
                 )),
+            }
             }
             findings
         })
@@ -692,8 +693,44 @@ fn deny_items(v: &Value) -> Vec<DenyItem> {
         .collect()
 }
 
+/// A `deny` item's message as its finding says it: an `unknown` item also says why it could not
+/// be judged.
+fn outcome_message(outcome: Outcome, msg: String) -> String {
+    match outcome {
+        Outcome::Unknown => Finding::unknown_message(&msg),
+        _ => msg,
+    }
+}
+
+/// Rule `rule`'s findings on `input`: its `deny` items as violations, then its `unknown` items
+/// (when it declares `unknown`) as unknowns.
+fn rego_rule_findings(
+    bundle: &PolicyBundle,
+    rule: usize,
+    input: Value,
+    at: &Subject<'_>,
+    scope: Scope,
+    p: &Prepared<'_>,
+    out: &mut Vec<Finding>,
+) {
+    let meta = &bundle.rego.rules()[rule].meta;
+    if let Some(result) = bundle.rego.eval_unknown(rule, input.clone()) {
+        rego_findings(result, Outcome::Unknown, meta, at, scope, p, out);
+    }
+    rego_findings(
+        bundle.rego.eval(rule, input),
+        Outcome::Violation,
+        meta,
+        at,
+        scope,
+        p,
+        out,
+    );
+}
+
 fn rego_findings(
     result: Result<Value, String>,
+    outcome: Outcome,
     meta: &PolicyMeta,
     at: &Subject<'_>,
     scope: Scope,
@@ -728,7 +765,7 @@ fn rego_findings(
                             },
                             None => *at,
                         };
-                        out.push(Finding::new(meta, &at, Outcome::Violation, msg));
+                        out.push(Finding::new(meta, &at, outcome, outcome_message(outcome, msg)));
                     }
                 }
             }
@@ -742,6 +779,9 @@ fn cedar_findings(answers: Vec<CedarAnswer>, at: &Subject<'_>, out: &mut Vec<Fin
             CedarAnswer::Forbidden { meta, message } => (meta, Outcome::Violation, message),
             CedarAnswer::NotPermitted { meta, message } => (meta, Outcome::Violation, message),
             CedarAnswer::Error { meta, message } => (meta, Outcome::Error, message),
+            CedarAnswer::Unknown { meta, message } => {
+                (meta, Outcome::Unknown, Finding::unknown_message(&message))
+            }
         };
         out.push(Finding::new(&meta, at, outcome, message));
     }

@@ -19,11 +19,11 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::eval::{self, EvalOptions};
-use crate::finding::{Enforcement, EngineKind, Outcome, PolicyMeta, Scope, Severity};
+use crate::finding::{Enforcement, EngineKind, Finding, Outcome, PolicyMeta, Scope, Severity};
 use crate::import::InputFormat;
 use crate::load::{self, LoadErrors};
 use crate::model::{Change, Estate};
-use crate::policy::cedar::Action;
+use crate::policy::cedar::{self, Action};
 use crate::policy::{BundleOptions, PolicyBundle, PolicyError, Principal};
 use crate::registry::{self, Registry};
 use reads::{Modules, RefPath, Seg};
@@ -63,6 +63,9 @@ pub struct ResourceSettings {
 pub enum RuleStatus {
     /// `deny` produced at least one message.
     Fired,
+    /// `deny` was empty but `unknown` was not: a value the rule needs is only known at apply
+    /// (fails like a violation in `check`).
+    Unknown,
     /// `deny` was empty.
     Passed,
     /// The rule could not be evaluated (fails closed in `check`).
@@ -95,6 +98,9 @@ pub struct RegoRuleExplanation {
     pub file: String,
     pub status: RuleStatus,
     pub messages: Vec<String>,
+    /// The rule's `unknown` messages, each with why it could not be judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub reads: Vec<ValueRead>,
@@ -107,6 +113,9 @@ pub struct CedarPolicyRef {
     /// `forbid` or `permit`.
     pub effect: &'static str,
     pub title: Option<String>,
+    /// `unknown` for a `@outcome("unknown")` forbid policy (its id is `<rule>:unknown`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'static str>,
 }
 
 /// A Cedar evaluation error.
@@ -218,7 +227,7 @@ pub fn explain_resource(s: &ResourceSettings) -> Result<ResourceExplanation, Exp
         .cedar
         .policies_for_type(&r.type_name)
         .into_iter()
-        .filter(|(id, _)| s.policy.as_ref().is_none_or(|p| p == id))
+        .filter(|(id, _)| s.policy.as_ref().is_none_or(|p| p == cedar::rule_id(id)))
         .map(|(id, forbid)| cedar_ref(&bundle, &id, forbid))
         .collect();
     if let Some(p) = &s.policy {
@@ -283,7 +292,7 @@ pub fn explain_resource(s: &ResourceSettings) -> Result<ResourceExplanation, Exp
                     })
             })
             .collect();
-        let (status, messages, error) = if !r.change.remains() {
+        let (mut status, messages, mut error) = if !r.change.remains() {
             (RuleStatus::Skipped, Vec::new(), None)
         } else {
             match bundle.rego.eval(i, input.clone()) {
@@ -295,6 +304,23 @@ pub fn explain_resource(s: &ResourceSettings) -> Result<ResourceExplanation, Exp
                 },
             }
         };
+        let mut unknown = Vec::new();
+        if r.change.remains()
+            && let Some(result) = bundle.rego.eval_unknown(i, input.clone())
+        {
+            match result.and_then(|v| deny_messages(&v)) {
+                Err(e) => {
+                    status = RuleStatus::Error;
+                    error.get_or_insert(e);
+                }
+                Ok(m) => {
+                    unknown = m.iter().map(|m| Finding::unknown_message(m)).collect();
+                    if status == RuleStatus::Passed && !unknown.is_empty() {
+                        status = RuleStatus::Unknown;
+                    }
+                }
+            }
+        }
         rego.push(RegoRuleExplanation {
             id: meta.id.clone(),
             title: meta.title.clone(),
@@ -303,6 +329,7 @@ pub fn explain_resource(s: &ResourceSettings) -> Result<ResourceExplanation, Exp
             file: meta.file.clone(),
             status,
             messages,
+            unknown,
             error,
             reads,
         });
@@ -437,7 +464,18 @@ fn cedar_ref(bundle: &PolicyBundle, id: &str, forbid: bool) -> CedarPolicyRef {
     CedarPolicyRef {
         id: id.to_owned(),
         effect: if forbid { "forbid" } else { "permit" },
-        title: bundle.cedar.annotation(id, "title").map(str::to_owned),
+        title: bundle
+            .cedar
+            .annotation(id, "title")
+            .map(str::to_owned)
+            .or_else(|| {
+                // An unknown policy may leave its title to its violation twin.
+                (cedar::rule_id(id) != id)
+                    .then(|| bundle.cedar.annotation(cedar::rule_id(id), "title"))
+                    .flatten()
+                    .map(str::to_owned)
+            }),
+        outcome: (cedar::rule_id(id) != id).then_some("unknown"),
     }
 }
 

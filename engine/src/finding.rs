@@ -51,6 +51,31 @@ pub enum Outcome {
     Violation,
     /// The rule could not be evaluated; treated as failing (fail closed).
     Error,
+    /// Not judgeable: a value the rule needs is only known at apply (`(known after apply)`) or is
+    /// sensitive. Fails like a violation of the rule's enforcement (waivable only with
+    /// `waive_errors`); the message carries [`UNKNOWN_EXPLANATION`].
+    Unknown,
+}
+
+/// What an [`Outcome::Unknown`] finding says besides the rule's own message.
+pub const UNKNOWN_EXPLANATION: &str =
+    "this value is only known at apply; the audit will judge it then";
+
+impl Outcome {
+    /// `violation`, `error` or `unknown`: the word every format uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Violation => "violation",
+            Outcome::Error => "error",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.word())
+    }
 }
 
 macro_rules! parse_enum {
@@ -156,12 +181,22 @@ impl Finding {
         }
     }
 
-    /// Whether this finding fails the run: errors always (fail closed), violations unless advisory;
-    /// waived or overridden findings never.
+    /// Whether this finding fails the run: errors always (fail closed), violations and unknowns
+    /// (not judgeable) unless advisory; waived or overridden findings never.
     pub fn fails(&self) -> bool {
         !self.waived
             && !self.overridden
             && (self.outcome == Outcome::Error || self.enforcement != Enforcement::Advisory)
+    }
+
+    /// An [`Outcome::Unknown`] finding's message: the rule's own words, then why it could not be
+    /// judged.
+    pub fn unknown_message(msg: &str) -> String {
+        if msg.trim().is_empty() {
+            format!("not judgeable: {UNKNOWN_EXPLANATION}")
+        } else {
+            format!("{msg} (not judgeable: {UNKNOWN_EXPLANATION})")
+        }
     }
 
     /// The order findings are reported in: independent of evaluation order.

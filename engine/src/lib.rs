@@ -7,6 +7,7 @@
 pub mod bundle;
 pub mod check;
 pub mod cost;
+pub mod documents;
 pub mod eval;
 pub mod explain;
 pub mod finding;

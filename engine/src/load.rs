@@ -294,12 +294,22 @@ pub fn load_stack_file(
         InputFormat::Auto => InputFormat::detect(file, &text),
         f => f,
     };
-    match format {
+    let mut stack = match format {
         InputFormat::TerraformPlan => crate::import::terraform::parse_plan(file, &text, registry),
         InputFormat::CloudFormation => {
             crate::import::cloudformation::parse_template(file, &text, registry)
         }
-        InputFormat::Stack | InputFormat::Auto => parse_stack(file, &text, registry),
+        // `parse_stack` parses its policy documents itself (policy tests call it directly).
+        InputFormat::Stack | InputFormat::Auto => return parse_stack(file, &text, registry),
+    }?;
+    // Policy documents written as JSON strings, parsed once for every imported format; the
+    // figures the cost estimate multiplies.
+    let mut errors = crate::documents::parse_policy_documents(&mut stack, registry);
+    errors.extend(crate::cost::check_figures(&stack, registry));
+    if errors.is_empty() {
+        Ok(stack)
+    } else {
+        Err(errors)
     }
 }
 
@@ -400,7 +410,7 @@ pub fn parse_stack(file: &Path, text: &str, registry: &Registry) -> Result<Stack
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Stack {
+    let mut stack = Stack {
         managed_elsewhere: doc.managed_elsewhere,
         id: doc.stack,
         repository: doc.repository,
@@ -419,7 +429,14 @@ pub fn parse_stack(file: &Path, text: &str, registry: &Registry) -> Result<Stack
         source: Source::new(file, top),
         origin: Origin::Document,
         unmodelled: Vec::new(),
-    })
+    };
+    let mut errors = crate::documents::parse_policy_documents(&mut stack, registry);
+    errors.extend(crate::cost::check_figures(&stack, registry));
+    if errors.is_empty() {
+        Ok(stack)
+    } else {
+        Err(errors)
+    }
 }
 
 fn parse_resource(

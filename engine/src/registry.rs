@@ -20,8 +20,13 @@ pub enum PropType {
     String,
     Bool,
     Int,
-    /// Any JSON value (policy documents, Helm values, manifests). Invisible to Cedar.
+    /// Any JSON value (Helm values, manifests). Invisible to Cedar.
     Json,
+    /// An IAM-style policy document (identity, trust, inline, bucket, key, topic, queue policy, an
+    /// SCP): a JSON object, or the same object written as a JSON string, which the loader parses
+    /// ([`crate::load::parse_policy_documents`]) so rules, Cedar and the provider all see the
+    /// object. Invisible to Cedar's schema (derived facts describe it).
+    PolicyDocument,
     /// An object whose values are strings. Invisible to Cedar.
     StringMap,
     List(Box<PropType>),
@@ -36,6 +41,7 @@ impl PropType {
                 "bool" => Ok(Self::Bool),
                 "int" => Ok(Self::Int),
                 "json" => Ok(Self::Json),
+                "policy_document" => Ok(Self::PolicyDocument),
                 "string_map" => Ok(Self::StringMap),
                 other => Err(format!("{at}: unknown scalar type `{other}`")),
             },
@@ -58,6 +64,7 @@ impl PropType {
             Self::Bool => "a boolean",
             Self::Int => "an integer",
             Self::Json => "any JSON value",
+            Self::PolicyDocument => "a policy document (a JSON object, or one as a JSON string)",
             Self::StringMap => "an object of strings",
             Self::List(_) => "a list",
             Self::Object(_) => "an object",
@@ -306,6 +313,8 @@ pub fn check(value: &Value, t: &PropType, path: &str) -> Result<(), SchemaViolat
             true
         }
         (PropType::String, Value::String(_)) | (PropType::Bool, Value::Bool(_)) => true,
+        // A string is parsed at load (`load::parse_policy_documents`), which judges its text.
+        (PropType::PolicyDocument, Value::Object(_) | Value::String(_)) => true,
         (PropType::Int, Value::Number(n)) => n.as_i64().is_some() && n.is_integer(),
         (PropType::StringMap, Value::Object(o)) => {
             for (k, v) in o.iter() {

@@ -209,6 +209,12 @@ fn object_schema(
 fn prop_schema(p: &PropType) -> Value {
     let typed = match p {
         PropType::Json => return json!({"description": "Any JSON value."}),
+        PropType::PolicyDocument => {
+            return json!({
+                "type": ["object", "string", "null"],
+                "description": "A policy document: a JSON object, or the same object written as a JSON string."
+            });
+        }
         // Markers are strings, and so is null-or-string: no need for the `unset` branch.
         PropType::String => return json!({"type": ["string", "null"]}),
         PropType::Bool => json!({"type": "boolean"}),

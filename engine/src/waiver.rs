@@ -3,7 +3,10 @@
 //! A waiver names a policy id, resource globs, a reason, who approved it and an expiry date
 //! (valid through that day, UTC). Globs match `STACK/RESOURCE` for resource findings and `STACK`
 //! for stack-level findings (`*` does not cross `/`; `**` does). Hard-mandatory policies cannot be
-//! waived. When several waivers match one finding, the one with the smallest id is recorded, so the
+//! waived. A waiver waives violations only: a rule that could not be evaluated (`error`) or could
+//! not judge a value known only at apply (`unknown`) stays failing unless the waiver says
+//! `waive_errors: true` — approved like any waiver, so accepting "not judged" is a decision
+//! someone signed. When several waivers match one finding, the one with the smallest id is recorded, so the
 //! result does not depend on file order. An expired waiver waives nothing and is reported; so is
 //! a waiver that matched nothing.
 
@@ -14,7 +17,7 @@ use chrono::NaiveDate;
 use globset::{Glob, GlobMatcher};
 use serde::{Deserialize, Serialize};
 
-use crate::finding::{Enforcement, Finding, PolicyMeta};
+use crate::finding::{Enforcement, Finding, Outcome, PolicyMeta};
 use crate::json::{self, LineCol};
 use crate::policy::PolicyError;
 
@@ -28,6 +31,9 @@ pub struct WaiverSpec {
     pub reason: String,
     pub approved_by: String,
     pub expires: String,
+    /// Also waive `error` and `unknown` findings of the policy (never by default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub waive_errors: bool,
 }
 
 #[derive(Deserialize)]
@@ -49,7 +55,14 @@ impl Waiver {
         today > self.expires
     }
 
+    /// Whether the waiver covers `f`: its policy and a resource glob, and — for an `error` or
+    /// `unknown` finding — `waive_errors`.
     pub fn matches(&self, f: &Finding) -> bool {
+        self.names(f) && (f.outcome == Outcome::Violation || self.spec.waive_errors)
+    }
+
+    /// Whether the waiver names `f` (policy and resource glob), whatever its outcome.
+    pub fn names(&self, f: &Finding) -> bool {
         if f.policy != self.spec.policy {
             return false;
         }
@@ -190,6 +203,10 @@ pub struct WaiverReport {
     pub expired: Vec<WaiverUse>,
     /// Unexpired waivers that matched no finding (stale, or a typo in a glob).
     pub unused: Vec<WaiverUse>,
+    /// Waivers that name `error` or `unknown` findings they do not waive (no `waive_errors`):
+    /// those findings still fail.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors_not_waived: Vec<WaiverUse>,
 }
 
 /// One waiver's part in a run.
@@ -201,6 +218,8 @@ pub struct WaiverUse {
     pub approved_by: String,
     pub reason: String,
     pub findings: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub waive_errors: bool,
 }
 
 /// Marks waived findings and reports each waiver's use. Waivers must be sorted by id.
@@ -210,9 +229,13 @@ pub fn apply_waivers(
     today: NaiveDate,
 ) -> WaiverReport {
     let mut counts = vec![0usize; waivers.len()];
+    let mut refused = vec![0usize; waivers.len()];
     for f in findings.iter_mut() {
         let mut waived_by = None;
         for (i, w) in waivers.iter().enumerate() {
+            if w.names(f) && !w.matches(f) && !w.is_expired(today) {
+                refused[i] += 1;
+            }
             if w.matches(f) {
                 counts[i] += 1;
                 if waived_by.is_none() && !w.is_expired(today) {
@@ -226,15 +249,20 @@ pub fn apply_waivers(
         }
     }
     let mut report = WaiverReport::default();
-    for (w, n) in waivers.iter().zip(counts) {
-        let entry = WaiverUse {
+    for ((w, n), r) in waivers.iter().zip(counts).zip(refused) {
+        let entry = |findings| WaiverUse {
             id: w.spec.id.clone(),
             policy: w.spec.policy.clone(),
             expires: w.spec.expires.clone(),
             approved_by: w.spec.approved_by.clone(),
             reason: w.spec.reason.clone(),
-            findings: n,
+            findings,
+            waive_errors: w.spec.waive_errors,
         };
+        if r > 0 {
+            report.errors_not_waived.push(entry(r));
+        }
+        let entry = entry(n);
         if w.is_expired(today) {
             report.expired.push(entry);
         } else if n > 0 {
@@ -405,6 +433,58 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         );
         assert_eq!(findings[0].waiver.as_deref(), Some("W1"));
+    }
+
+    #[test]
+    fn errors_and_unknowns_are_waived_only_with_waive_errors() {
+        let m = meta("P1", Enforcement::SoftMandatory);
+        let dir = tempfile::tempdir().unwrap();
+        let plain = waiver_json("W1", "P1", r#"["db/*"]"#, "2027-01-01");
+        let explicit = waiver_json("W2", "P1", r#"["cache/*"]"#, "2027-01-01")
+            .replace(r#""expires""#, r#""waive_errors": true, "expires""#);
+        let text = format!(r#"{{"waivers": [{plain}, {explicit}]}}"#);
+        let waivers = load_waivers(&write(&dir, &text), &[&m]).unwrap();
+        assert!(!waivers[0].spec.waive_errors && waivers[1].spec.waive_errors);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        let with = |stack: &str, outcome: Outcome| {
+            let mut f = finding(&m, stack, Some("r"));
+            f.outcome = outcome;
+            f
+        };
+        let mut findings = vec![
+            with("db", Outcome::Violation),
+            with("db", Outcome::Error),
+            with("db", Outcome::Unknown),
+            with("cache", Outcome::Error),
+            with("cache", Outcome::Unknown),
+        ];
+        let report = apply_waivers(&mut findings, &waivers, today);
+        let waived: Vec<bool> = findings.iter().map(|f| f.waived).collect();
+        assert_eq!(waived, [true, false, false, true, true]);
+        assert!(findings[1].fails() && findings[2].fails());
+        assert_eq!(
+            report
+                .errors_not_waived
+                .iter()
+                .map(|w| (w.id.as_str(), w.findings))
+                .collect::<Vec<_>>(),
+            [("W1", 2)]
+        );
+        assert_eq!(
+            report
+                .applied
+                .iter()
+                .map(|w| (w.id.as_str(), w.findings, w.waive_errors))
+                .collect::<Vec<_>>(),
+            [("W1", 1, false), ("W2", 2, true)]
+        );
+        // `waive_errors` must be a boolean.
+        let bad = waiver_json("W3", "P1", r#"["a"]"#, "2027-01-01")
+            .replace(r#""expires""#, r#""waive_errors": "yes", "expires""#);
+        let err = load_waivers(&write(&dir, &format!(r#"{{"waivers": [{bad}]}}"#)), &[&m])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("waive_errors") || err.contains("boolean"), "{err}");
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub(crate) enum Status<'a> {
     Fail,
     /// The rule could not be evaluated; fails the run (fail closed).
     Error,
+    /// Not judgeable: a value the rule needs is only known at apply; fails like a violation.
+    Unknown,
     /// Accepted by a waiver (its id).
     Waived(&'a str),
     /// Let through for this run by `--override`.
@@ -33,10 +35,10 @@ impl<'a> Status<'a> {
         } else if f.overridden {
             Status::Overridden
         } else if f.fails() {
-            if f.outcome == Outcome::Error {
-                Status::Error
-            } else {
-                Status::Fail
+            match f.outcome {
+                Outcome::Error => Status::Error,
+                Outcome::Unknown => Status::Unknown,
+                Outcome::Violation => Status::Fail,
             }
         } else {
             Status::Advisory
@@ -48,6 +50,7 @@ impl<'a> Status<'a> {
         match self {
             Status::Fail => "fail",
             Status::Error => "error",
+            Status::Unknown => "unknown",
             Status::Waived(_) => "waived",
             Status::Overridden => "overridden",
             Status::Advisory => "advisory",

@@ -160,7 +160,7 @@ fn case<'a>(rule: &'a Rule<'a>, findings: &[&'a Finding]) -> Case<'a> {
     for &f in findings {
         match Status::of(f) {
             Status::Error => errors.push(f),
-            Status::Fail => failures.push(f),
+            Status::Fail | Status::Unknown => failures.push(f),
             Status::Waived(id) => {
                 waivers.insert(id);
                 passing.push(f);

@@ -128,10 +128,10 @@ fn failing(out: &mut String, report: &Report) {
         "| Stack | Resource | Policy | Severity | Enforcement | Engine | Message | Location |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     let rows = fails.iter().map(|f| {
-        let message = if Status::of(f) == Status::Error {
-            format!("**rule error:** {}", cell(&f.message))
-        } else {
-            cell(&f.message)
+        let message = match Status::of(f) {
+            Status::Error => format!("**rule error:** {}", cell(&f.message)),
+            Status::Unknown => format!("**unknown:** {}", cell(&f.message)),
+            _ => cell(&f.message),
         };
         format!(
             "| {} | {} | {} | {} | {} | {} | {message} | {} |",
@@ -178,8 +178,17 @@ fn waivers(out: &mut String, report: &Report) {
             let _ = writeln!(out, "\n… and {left} more applied waivers.");
         }
     }
-    if !w.expired.is_empty() || !w.unused.is_empty() {
+    if !w.expired.is_empty() || !w.unused.is_empty() || !w.errors_not_waived.is_empty() {
         let _ = writeln!(out, "\n### Waivers to look at\n");
+        for u in &w.errors_not_waived {
+            let _ = writeln!(
+                out,
+                "- ⚠️ **{}** ({}) names {} it does not waive: they still fail (only `waive_errors: true` accepts those).",
+                cell(&u.id),
+                cell(&u.policy),
+                common::plural(u.findings, "error or unknown finding", "error or unknown findings"),
+            );
+        }
         for u in &w.expired {
             let _ = writeln!(
                 out,

@@ -350,7 +350,7 @@ fn result<'a>(
                 f.policy
             ))]
         }
-        Status::Fail | Status::Error | Status::Advisory => Vec::new(),
+        Status::Fail | Status::Error | Status::Unknown | Status::Advisory => Vec::new(),
     };
     SarifResult {
         rule_id: &f.policy,
@@ -416,10 +416,7 @@ fn fingerprints(findings: &[Finding]) -> Vec<String> {
                 f.engine,
                 f.stack,
                 f.resource.as_deref().unwrap_or(""),
-                match f.outcome {
-                    Outcome::Violation => "violation",
-                    Outcome::Error => "error",
-                }
+                f.outcome.word()
             );
             let n = seen.entry(key.clone()).or_insert(0);
             *n += 1;

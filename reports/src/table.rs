@@ -34,6 +34,7 @@ fn status(f: &Finding) -> String {
         (Some(w), _, _) => format!("waived ({w})"),
         (None, false, _) if f.overridden => "overridden".into(),
         (None, true, tollgate_engine::finding::Outcome::Error) => "ERROR".into(),
+        (None, true, tollgate_engine::finding::Outcome::Unknown) => "UNKNOWN".into(),
         (None, true, _) => "FAIL".into(),
         (None, false, _) => "advisory".into(),
     }
@@ -71,6 +72,13 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
         let line = format!(
             "warning: waiver {} ({}) expired on {}: it waives nothing ({} finding(s) it would match)",
             w.id, w.policy, w.expires, w.findings
+        );
+        let _ = writeln!(out, "{}", paint(&line, "33", options));
+    }
+    for w in &report.waivers.errors_not_waived {
+        let line = format!(
+            "warning: waiver {} ({}) names {} error or unknown finding(s) it does not waive: they still fail (a waiver accepts those only with `waive_errors: true`)",
+            w.id, w.policy, w.findings
         );
         let _ = writeln!(out, "{}", paint(&line, "33", options));
     }

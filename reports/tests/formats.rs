@@ -521,3 +521,59 @@ fn markdown_is_capped_for_a_pull_request_comment() {
     );
     assert!(md.starts_with("## ❌ Tollgate: FAIL — 5000 failing findings in 1 stack\n"));
 }
+
+// ---- Unknown outcomes ---------------------------------------------------------------------------
+
+/// fixtures/unknown: one rule whose value is only known at apply, in both engines.
+fn with_unknowns() -> Report {
+    let root = root();
+    let settings = CheckSettings {
+        paths: vec![root.join("fixtures/unknown/unknown")],
+        input_format: InputFormat::Auto,
+        policies: root.join("fixtures/unknown/policies"),
+        waivers: None,
+        principal: Principal::parse("ci:tollgate-ci").unwrap(),
+        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+        bundle: BundleOptions::default(),
+        overrides: vec![],
+        changed: None,
+    };
+    let mut report = check::run(&settings).unwrap();
+    relativize(&mut report, &root);
+    report
+}
+
+#[test]
+fn unknown_findings_fail_and_say_so_in_every_format() {
+    let report = with_unknowns();
+    assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
+    assert!(report.findings.iter().all(|f| f.outcome == Outcome::Unknown));
+    let why = tollgate_engine::finding::UNKNOWN_EXPLANATION;
+
+    let table = out(&report, Format::Table);
+    assert!(table.contains("UNKNOWN"), "{table}");
+    assert!(table.contains(why), "{table}");
+
+    let json: Value = serde_json::from_str(&out(&report, Format::Json)).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(findings.iter().all(|f| f["outcome"] == "unknown"), "{json}");
+    assert_eq!(json["summary"]["verdict"], "fail");
+
+    let log = sarif(&report);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    for r in results {
+        assert_eq!(r["properties"]["outcome"], "unknown", "{r}");
+        assert_eq!(r["properties"]["status"], "unknown", "{r}");
+        assert!(r["message"]["text"].as_str().unwrap().contains(why));
+    }
+    assert!(schema_errors(&validator(&schema()), &log).is_empty());
+
+    let xml = out(&report, Format::Junit);
+    assert!(xml.contains("<failure"), "{xml}");
+    assert!(xml.contains(why), "{xml}");
+
+    let md = out(&report, Format::Markdown);
+    assert!(md.contains("**unknown:**"), "{md}");
+    assert!(md.contains(why), "{md}");
+}

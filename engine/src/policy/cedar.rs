@@ -7,6 +7,11 @@
 //! only `@id`). The schema is generated from the type registry and every policy is validated
 //! against it strictly before use.
 //!
+//! A `forbid` policy annotated `@outcome("unknown")` says what the rule cannot judge yet (a value
+//! only known at apply): when it matches, the finding is `unknown`, failing like a violation. It
+//! may share its `@id` with the rule's violation policy (then its other annotations default to
+//! that policy's); inside the policy set it is named `<id>:unknown`.
+//!
 //! Each resource is an entity of its own type (`Tollgate::aws_s3_bucket::"stack/id"`), a member of
 //! its `Tollgate::Stack`, with its typed properties as attributes and its tags as Cedar tags.
 //! Properties typed `json` or `string_map` have no Cedar type and are left out. The stack itself is
@@ -38,6 +43,14 @@ pub const NAMESPACE: &str = "Tollgate";
 /// Deepest bracket nesting accepted in a Cedar file. Cedar's recursive-descent parser overflows
 /// the stack at a few hundred levels, which aborts the process; no real policy comes close.
 pub const MAX_CEDAR_NESTING: usize = 64;
+
+/// How the policy set names a `@outcome("unknown")` policy: its `@id` and this suffix.
+pub const UNKNOWN_SUFFIX: &str = ":unknown";
+
+/// The rule id a policy-set id stands for: `X:unknown` is rule `X`'s unknown policy.
+pub fn rule_id(policy_id: &str) -> &str {
+    policy_id.strip_suffix(UNKNOWN_SUFFIX).unwrap_or(policy_id)
+}
 
 /// Id of the built-in finding for a change no `permit` policy allows.
 pub const NOT_PERMITTED_ID: &str = "TG-AUTHZ-001";
@@ -182,7 +195,7 @@ pub(crate) fn cedar_type(p: &PropType) -> Option<serde_json::Value> {
         PropType::String => json!({"type": "String"}),
         PropType::Bool => json!({"type": "Boolean"}),
         PropType::Int => json!({"type": "Long"}),
-        PropType::Json | PropType::StringMap => return None,
+        PropType::Json | PropType::PolicyDocument | PropType::StringMap => return None,
         PropType::List(inner) => json!({"type": "Set", "element": cedar_type(inner)?}),
         PropType::Object(fields) => {
             let attributes: serde_json::Map<String, serde_json::Value> = fields
@@ -266,6 +279,8 @@ pub enum CedarAnswer {
     NotPermitted { meta: MetaRef, message: String },
     /// A policy failed to evaluate (fail closed).
     Error { meta: MetaRef, message: String },
+    /// A `@outcome("unknown")` forbid policy matched: the rule cannot judge this yet.
+    Unknown { meta: MetaRef, message: String },
 }
 
 /// Cedar's whole answer to one request (see [`CedarBundle::decide`]).
@@ -317,6 +332,8 @@ pub struct CedarBundle {
     /// validation lets a policy read attributes only of types it has narrowed the resource to.
     attr_types: std::collections::BTreeSet<String>,
     metas: BTreeMap<String, MetaRef>,
+    /// The `@outcome("unknown")` policies' metadata, by policy-set id (`X:unknown`).
+    unknowns: BTreeMap<String, MetaRef>,
     /// The resource type each `forbid` policy is scoped to (`resource is T`), by id.
     typed: BTreeMap<String, String>,
     schema: Schema,
@@ -358,6 +375,10 @@ impl CedarBundle {
         let mut metas = BTreeMap::new();
         let mut typed = BTreeMap::new();
         let mut texts: HashMap<String, (std::path::PathBuf, Arc<str>)> = HashMap::new();
+        // Unknown policies whose metadata comes from their violation twin, resolved once every
+        // policy is read: (policy-set id, rule id, the error if there is no twin, place).
+        let mut pending: Vec<(String, String, PolicyError)> = Vec::new();
+        let mut unknowns: BTreeMap<String, MetaRef> = BTreeMap::new();
         for source in sources {
             let file = source.path.clone();
             let text: Arc<str> = source.text.as_str().into();
@@ -406,9 +427,34 @@ impl CedarBundle {
                         None => e,
                     }
                 };
-                let Some(id) = p.annotation("id") else {
+                let Some(rule) = p.annotation("id") else {
                     return Err(place("policy has no @id(\"…\") annotation".into()));
                 };
+                let unknown = match p.annotation("outcome") {
+                    None | Some("violation") => false,
+                    Some("unknown") if p.effect() == cedar_policy::Effect::Forbid => true,
+                    Some("unknown") => {
+                        return Err(place(format!(
+                            "policy `{rule}`: only a forbid policy can have @outcome(\"unknown\")"
+                        )));
+                    }
+                    Some(other) => {
+                        return Err(place(format!(
+                            "policy `{rule}`: unknown @outcome(\"{other}\") (expected `violation` or `unknown`)"
+                        )));
+                    }
+                };
+                if rule.ends_with(UNKNOWN_SUFFIX) {
+                    return Err(place(format!(
+                        "policy id `{rule}` ends with `{UNKNOWN_SUFFIX}`, which names unknown policies; use @outcome(\"unknown\")"
+                    )));
+                }
+                let owned_id = if unknown {
+                    format!("{rule}{UNKNOWN_SUFFIX}")
+                } else {
+                    rule.to_owned()
+                };
+                let id = owned_id.as_str();
                 if let Some((other, _)) = texts.get(id) {
                     return Err(place(format!(
                         "policy id `{id}` is also used in {}",
@@ -416,9 +462,18 @@ impl CedarBundle {
                     )));
                 }
                 let policy = p.new_id(PolicyId::new(id));
-                if p.effect() == cedar_policy::Effect::Forbid {
+                if unknown {
+                    match forbid_meta(p, rule, &file) {
+                        Ok(meta) => {
+                            unknowns.insert(id.to_owned(), Arc::new(meta));
+                        }
+                        Err(e) => pending.push((id.to_owned(), rule.to_owned(), place(e))),
+                    }
+                } else if p.effect() == cedar_policy::Effect::Forbid {
                     let meta = forbid_meta(p, id, &file).map_err(place)?;
                     metas.insert(id.to_owned(), Arc::new(meta));
+                }
+                if p.effect() == cedar_policy::Effect::Forbid {
                     if let cedar_policy::ResourceConstraint::Is(t)
                     | cedar_policy::ResourceConstraint::IsIn(t, _) = p.resource_constraint()
                     {
@@ -427,6 +482,40 @@ impl CedarBundle {
                 }
                 policies.add(policy).map_err(|e| place(e.to_string()))?;
                 texts.insert(id.to_owned(), (file.clone(), text.clone()));
+            }
+        }
+        for (id, rule, no_meta) in pending {
+            let meta = metas.get(&rule).cloned().ok_or(no_meta)?;
+            unknowns.insert(id, meta);
+        }
+        // An unknown policy with metadata of its own: it agrees with its twin, or it is the
+        // rule's only policy (then reports describe the rule from it).
+        for (id, meta) in &unknowns {
+            match metas.get(&meta.id) {
+                Some(twin)
+                    if twin.family != meta.family
+                        || twin.severity != meta.severity
+                        || twin.enforcement != meta.enforcement =>
+                {
+                    let file = texts.get(id).map(|(f, _)| f.clone()).unwrap_or_default();
+                    return Err(PolicyError::new(
+                        &file,
+                        format!(
+                            "policy `{id}` has other metadata than its violation policy `{}`: family {}/{}, severity {}/{}, enforcement {}/{}",
+                            meta.id,
+                            meta.family,
+                            twin.family,
+                            meta.severity,
+                            twin.severity,
+                            meta.enforcement,
+                            twin.enforcement
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    metas.insert(meta.id.clone(), meta.clone());
+                }
             }
         }
         let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
@@ -497,6 +586,7 @@ impl CedarBundle {
             by_type,
             attr_types,
             metas,
+            unknowns,
             typed,
             schema,
             not_permitted,
@@ -678,6 +768,13 @@ impl CedarBundle {
                 });
             }
             for id in forbids {
+                if let Some(meta) = self.unknowns.get(&id) {
+                    answers.push(CedarAnswer::Unknown {
+                        meta: meta.clone(),
+                        message: self.message(&id, meta),
+                    });
+                    continue;
+                }
                 match self.metas.get(&id) {
                     Some(meta) => answers.push(CedarAnswer::Forbidden {
                         meta: meta.clone(),
@@ -809,7 +906,7 @@ impl CedarBundle {
 
     fn error_answer(&self, id: Option<&str>, message: String) -> CedarAnswer {
         let meta = id
-            .and_then(|id| self.metas.get(id))
+            .and_then(|id| self.metas.get(id).or_else(|| self.unknowns.get(id)))
             .cloned()
             .unwrap_or_else(|| {
                 Arc::new(PolicyMeta {

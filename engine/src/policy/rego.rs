@@ -2,7 +2,10 @@
 //!
 //! A rule is a package that declares `metadata` (id, title, family, severity, enforcement,
 //! remediation, scope, resource_types) and `deny`, a set of messages (strings, or objects with a
-//! `msg` and, for stack and estate rules, the `resource` or `stack` they point at). Packages that
+//! `msg` and, for stack and estate rules, the `resource` or `stack` they point at). Beside `deny` a
+//! rule may declare `unknown`, a set of messages of the same shape for what it cannot judge
+//! because a value is only known at apply (`(known after apply)`, `(sensitive value)`): each
+//! becomes an `unknown` finding, failing like a violation. Packages that
 //! declare neither are helper libraries. Files ending in `_test.rego` are policy tests and are not
 //! loaded for evaluation. JSON files under the bundle's `data/` folder are visible as
 //! `data.config.<file stem>` (dashes become underscores).
@@ -61,6 +64,8 @@ pub struct RegoRule {
     pub resource_types: Option<BTreeSet<String>>,
     /// The rule's `deny` path, e.g. `data.tollgate.encryption.s3_kms.deny`.
     pub deny_path: String,
+    /// The rule's `unknown` path when the package declares one.
+    pub unknown_path: Option<String>,
 }
 
 /// A compiled Rego bundle.
@@ -187,6 +192,14 @@ impl RegoBundle {
                     .unwrap_or(false)
             };
             let (has_meta, has_deny) = (declares("metadata"), declares("deny"));
+            let has_unknown = declares("unknown");
+            if has_unknown && !has_deny {
+                return Err(PolicyError::new(
+                    file,
+                    "declares `unknown` but no `deny` rule",
+                )
+                .help("`unknown` says what a rule cannot judge yet; the rule still needs `deny` (it may be empty: `deny contains msg if { false }`)"));
+            }
             match (has_meta, has_deny) {
                 (false, false) => continue, // a helper library
                 (true, false) => {
@@ -205,7 +218,10 @@ impl RegoBundle {
             let meta_value = engine
                 .eval_rule(format!("{package}.metadata"))
                 .map_err(|e| PolicyError::new(file, format!("evaluating metadata: {e}")))?;
-            let rule = parse_metadata(&meta_value, file, package, registry)?;
+            let mut rule = parse_metadata(&meta_value, file, package, registry)?;
+            if has_unknown {
+                rule.unknown_path = Some(format!("{package}.unknown"));
+            }
             if let Some(other) = ids.insert(rule.meta.id.clone(), file.clone()) {
                 return Err(PolicyError::new(
                     file,
@@ -228,7 +244,11 @@ impl RegoBundle {
                 let compiled = engine
                     .compile_with_entrypoint(&first)
                     .map_err(|e| PolicyError::new(dir, format!("compiling: {e}")))?;
-                let entry_points: Vec<&str> = rules.iter().map(|r| r.deny_path.as_str()).collect();
+                let entry_points: Vec<&str> = rules
+                    .iter()
+                    .flat_map(|r| std::iter::once(&r.deny_path).chain(&r.unknown_path))
+                    .map(String::as_str)
+                    .collect();
                 let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(
                     &compiled,
                     &entry_points,
@@ -343,7 +363,16 @@ impl RegoBundle {
 
     /// Evaluates rule `index`'s `deny` on `input`, on this thread's engine.
     pub fn eval(&self, index: usize, input: Value) -> Result<Value, String> {
-        let rule = &self.rules[index];
+        self.eval_path(&self.rules[index].deny_path, input)
+    }
+
+    /// Evaluates rule `index`'s `unknown` on `input`; `None` when the rule declares none.
+    pub fn eval_unknown(&self, index: usize, input: Value) -> Option<Result<Value, String>> {
+        let path = self.rules[index].unknown_path.as_deref()?;
+        Some(self.eval_path(path, input))
+    }
+
+    fn eval_path(&self, path: &str, input: Value) -> Result<Value, String> {
         match (&self.program, self.mode) {
             (Some(program), RegoMode::Vm) => {
                 let cell = self.vms.get_or(|| {
@@ -363,7 +392,7 @@ impl RegoBundle {
                 });
                 let mut vm = cell.borrow_mut();
                 vm.set_input(input);
-                vm.execute_entry_point_by_name(&rule.deny_path)
+                vm.execute_entry_point_by_name(path)
                     .map_err(|e| e.to_string())
             }
             _ => {
@@ -373,7 +402,7 @@ impl RegoBundle {
                 let mut engine = cell.borrow_mut();
                 engine.set_input(input);
                 engine
-                    .eval_rule(rule.deny_path.clone())
+                    .eval_rule(path.to_owned())
                     .map_err(|e| e.to_string())
             }
         }
@@ -448,5 +477,6 @@ fn parse_metadata(
         scope,
         resource_types,
         deny_path: format!("{package}.deny"),
+        unknown_path: None,
     })
 }

@@ -9,12 +9,36 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"scope": "stack",
-	"description": "Repositories are named aws-<region>-<environment or account>-<component>-main. A prod stack kept in a repository named for another environment is deployed by that environment's pipeline, with its reviewers and credentials. Closest Checkov check: none (a Tollgate naming convention).",
+	"description": "Repositories are named aws-<region>-<environment or account>-<component>-main, or <component>-<environment>-main for stacks outside one AWS region. A prod stack kept in a repository named for another environment is deployed by that environment's pipeline, with its reviewers and credentials; a repository whose name follows neither pattern says nothing about its environment, so it is a finding too (waive it with the reason when the naming is deliberate). Closest Checkov check: none (a Tollgate naming convention).",
 	"rationale": "Prod changes must go through prod's pipeline, reviewers and credentials; a repository named for another environment routes prod changes through weaker controls and keeps them out of prod's audit trail.",
 	"remediation": "Rename the repository to match the stack's environment (or account), or move the stack to the environment its repository names.",
 }
 
-parts := regex.find_all_string_submatch_n(`^aws-([a-z]+-[a-z]+-[0-9]+)-([a-z]+)-`, input.stack.repository, 1)
+parts := regex.find_all_string_submatch_n(`^aws-([a-z]+-[a-z]+-[0-9]+)-([a-z]+)-[a-z0-9-]+-main$`, input.stack.repository, 1)
+
+# The environment words the second pattern, <component>-<environment>-main, may end with.
+environments := {"prod", "production", "staging", "stage", "preprod", "uat", "qa", "test", "dev", "development", "sandbox", "root"}
+
+tail := regex.find_all_string_submatch_n(`^[a-z0-9]+(?:-[a-z0-9]+)*-([a-z]+)-main$`, input.stack.repository, 1)
+
+# <component>-<environment>-main: the environment word before `-main`.
+component_segment := tail[0][1] if {
+	count(parts) == 0
+	count(tail) == 1
+	tail[0][1] in environments
+}
+
+deny contains msg if {
+	count(parts) == 0
+	not component_segment
+	msg := sprintf("stack %s's repository %s matches no known naming pattern (aws-<region>-<environment>-<component>-main or <component>-<environment>-main), so its environment cannot be checked", [input.stack.id, input.stack.repository])
+}
+
+deny contains msg if {
+	segment := component_segment
+	not segment in {input.stack.environment, input.stack.account}
+	msg := sprintf("stack %s is %s (account %s) but its repository %s is named for %q", [input.stack.id, input.stack.environment, input.stack.account, input.stack.repository, segment])
+}
 
 deny contains msg if {
 	count(parts) == 1

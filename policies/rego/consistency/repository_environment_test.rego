@@ -18,10 +18,23 @@ test_repository_named_for_the_account_passes if {
 	count(repository_environment.deny) == 0 with input as inp
 }
 
-# Repositories outside the aws-<region>-<env>- scheme (argocd-main, tinybird-main) are not judged.
-test_repository_outside_the_naming_scheme_not_judged if {
-	count(repository_environment.deny) == 0 with input as stack({"id": "argocd", "repository": "argocd-main"})
+# <component>-<environment>-main names the environment too.
+test_component_environment_repository_passes if {
 	count(repository_environment.deny) == 0 with input as stack({"id": "fluxcd", "repository": "fluxcd-prod-main"})
+}
+
+test_component_repository_for_another_environment_denied if {
+	inp := stack({"id": "fluxcd", "repository": "fluxcd-dev-main"})
+	repository_environment.deny == {`stack fluxcd is prod (account prod) but its repository fluxcd-dev-main is named for "dev"`} with input as inp
+}
+
+# A name that follows no known pattern says nothing about the environment: a finding, not a pass.
+test_repository_outside_the_naming_patterns_denied if {
+	repository_environment.deny == {"stack argocd's repository argocd-main matches no known naming pattern (aws-<region>-<environment>-<component>-main or <component>-<environment>-main), so its environment cannot be checked"} with input as stack({"id": "argocd", "repository": "argocd-main"})
+	count(repository_environment.deny) == 1 with input as stack({"repository": "media-processing-server-main"})
+	count(repository_environment.deny) == 1 with input as stack({"repository": "Prod-Fixture"})
+	count(repository_environment.deny) == 1 with input as stack({"repository": "aws-eu-west-1-prod-fixture"})
+	count(repository_environment.deny) == 1 with input as stack({"repository": ""})
 }
 
 # The estate's database stack: a prod stack in a dev repository.

@@ -88,24 +88,31 @@ pub fn field_i64(obj: &Value, name: &str) -> Option<i64> {
     obj.get(name).and_then(Value::as_i64)
 }
 
-/// A JSON document property (a policy), serialised for the API. Documents are objects in stack
-/// files; a string holding JSON is accepted too (Terraform plans carry them so).
+/// A policy document property, serialised for the API from the object that was judged. The
+/// engine parses documents written as JSON strings at load and the plan carries the parsed
+/// object, so a string here was never judged as a document: it is refused, not sent.
 pub fn json_doc(desired: &Desired, name: &str) -> Result<Option<String>, ProviderError> {
-    match desired.prop(name) {
+    policy_document(desired, desired.prop(name), name)
+}
+
+/// [`json_doc`] for a document found elsewhere than a top-level property (`what` names it).
+pub fn policy_document(
+    desired: &Desired,
+    value: Option<&Value>,
+    what: &str,
+) -> Result<Option<String>, ProviderError> {
+    match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
-            serde_json::from_str::<Value>(s).map_err(|e| {
-                invalid(
-                    desired,
-                    format!("property `{name}` is not a JSON document: {e}"),
-                )
-            })?;
-            Ok(Some(s.clone()))
-        }
         Some(v @ Value::Object(_)) => Ok(Some(v.to_string())),
+        Some(Value::String(_)) => Err(invalid(
+            desired,
+            format!(
+                "`{what}` reached the provider as a string, not as the judged document (an object): refusing to send a policy that was not judged"
+            ),
+        )),
         Some(_) => Err(invalid(
             desired,
-            format!("property `{name}` must be a JSON policy document (an object)"),
+            format!("`{what}` must be a JSON policy document (an object)"),
         )),
     }
 }

@@ -22,7 +22,8 @@ use serde_json::Value;
 
 use super::doc::{
     Obj, build_error, changed, check_owner, invalid, json_doc, name_from_arn, opt_bool, opt_i64,
-    opt_str, opt_str_list, owner_of, parse_policy, tag_keys_to_remove, without_owner,
+    opt_str, opt_str_list, owner_of, parse_policy, policy_document, tag_keys_to_remove,
+    without_owner,
 };
 use crate::provider::{Desired, Handle, Live, Provider, ProviderError, found, sdk_error};
 
@@ -156,16 +157,9 @@ impl IamProvider {
                         format!("`inline_policy[{i}].name` must be a string"),
                     )
                 })?;
-                let doc = match p.get("policy") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(v @ Value::Object(_)) => v.to_string(),
-                    _ => {
-                        return Err(invalid(
-                            desired,
-                            format!("`inline_policy[{i}].policy` must be a JSON policy document"),
-                        ));
-                    }
-                };
+                let what = format!("inline_policy[{i}].policy");
+                let doc = policy_document(desired, p.get("policy"), &what)?
+                    .ok_or_else(|| invalid(desired, format!("`{what}` is required")))?;
                 Ok((name.to_owned(), doc))
             })
             .collect()

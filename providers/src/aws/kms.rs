@@ -14,7 +14,7 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use serde_json::Value;
 
 use super::AwsClients;
-use super::doc::{Obj, field_bool, field_str, invalid};
+use super::doc::{Obj, field_bool, field_str, invalid, json_doc};
 use super::ec2::i32_of;
 use crate::provider::{
     Desired, Handle, Live, OWNER_TAG, Provider, ProviderError, ProviderSet, api_err, found,
@@ -41,15 +41,9 @@ impl KmsProvider {
     }
 }
 
-/// The key policy as the service takes it: a JSON document (object) serialised, or a string
-/// as given.
+/// The key policy as the service takes it: the judged document (an object) serialised.
 fn policy_text(d: &Desired) -> Result<Option<String>, ProviderError> {
-    match d.prop("policy") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(v @ Value::Object(_)) => Ok(Some(v.to_string())),
-        Some(_) => Err(invalid(d, "`policy` must be a JSON object or a string")),
-    }
+    json_doc(d, "policy")
 }
 
 fn kms_tags(tags: BTreeMap<String, String>, d: &Desired) -> Result<Vec<Tag>, ProviderError> {
