@@ -192,8 +192,10 @@ impl RegoBundle {
                     .unwrap_or(false)
             };
             let (has_meta, has_deny) = (declares("metadata"), declares("deny"));
+            // A helper library (no `metadata`) may define a function named `unknown` (the default
+            // bundle's `lib.unknown(v)`); only a rule's `unknown` set needs a `deny` beside it.
             let has_unknown = declares("unknown");
-            if has_unknown && !has_deny {
+            if has_unknown && has_meta && !has_deny {
                 return Err(PolicyError::new(
                     file,
                     "declares `unknown` but no `deny` rule",
@@ -401,9 +403,7 @@ impl RegoBundle {
                     .get_or(|| RefCell::new(self.engine.clone()));
                 let mut engine = cell.borrow_mut();
                 engine.set_input(input);
-                engine
-                    .eval_rule(path.to_owned())
-                    .map_err(|e| e.to_string())
+                engine.eval_rule(path.to_owned()).map_err(|e| e.to_string())
             }
         }
     }

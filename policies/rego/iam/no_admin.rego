@@ -33,12 +33,14 @@ deny contains msg if {
 }
 
 unknown contains msg if {
+	count(deny) == 0
 	some [place, raw] in lib.policy_documents
 	lib.unknown(raw)
 	msg := sprintf("%s has a policy document only known at apply (%s)", [lib.name, place])
 }
 
 unknown contains msg if {
+	count(deny) == 0
 	some [place, raw] in lib.policy_documents
 	doc := lib.document(raw)
 	some st in lib.statements(doc)

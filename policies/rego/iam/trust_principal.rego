@@ -29,11 +29,13 @@ deny contains msg if {
 }
 
 unknown contains msg if {
+	count(deny) == 0
 	lib.unknown(lib.props.assume_role_policy)
 	msg := sprintf("%s has a trust policy only known at apply", [lib.name])
 }
 
 unknown contains msg if {
+	count(deny) == 0
 	some i, st in lib.statements(trust)
 	lib.unknown_trust(st)
 	msg := sprintf("%s has a trust statement whose principal or condition is only known at apply (statement %v)", [lib.name, object.get(st, "Sid", i)])

@@ -35,8 +35,10 @@ deny contains msg if {
 	msg := sprintf("%s ingress[%d] admits %q, which is not a CIDR block", [lib.name, i, c])
 }
 
-# A source only known at apply might be the whole internet: not judgeable now.
+# A source only known at apply might be the whole internet: not judgeable now (when nothing else
+# already fails the group; Cedar says the same).
 unknown contains msg if {
+	count(deny) == 0
 	some why in lib.unknown_ingress
 	msg := sprintf("%s: %s", [lib.name, why])
 }
