@@ -26,7 +26,7 @@ use crate::finding::{
 use crate::model::{Change, Estate, Resource, Stack};
 use crate::policy::cedar::{Action, CedarAnswer, ResourceFacts, StackFacts};
 use crate::policy::{PolicyBundle, Principal};
-use crate::registry::Registry;
+use crate::registry::{PropType, Registry};
 
 /// Who Cedar is asked about. Each resource is asked about the actions its change needs
 /// (`create` for stack documents; a plan's create / update / delete, both for a replacement);
@@ -86,6 +86,8 @@ pub(crate) struct Prepared<'a> {
     /// `input.resource` for Rego, per resource.
     pub(crate) docs: Vec<Value>,
     pub(crate) entities: Result<Entities, String>,
+    /// Why a resource's (index) or, with `None`, the stack's derived facts could not be made.
+    facts_errors: Vec<(Option<usize>, String)>,
 }
 
 const COST_META_ID: &str = "TG-COST-000";
@@ -419,20 +421,27 @@ pub(crate) fn prepare<'a>(
     put("resource_count", Value::from(stack.resources.len() as u64));
     let meta = Value::from(meta);
 
-    let docs = stack
+    let docs: Vec<Value> = stack
         .resources
         .par_iter()
         .map(|r| resource_doc(r, registry.get(&r.type_name).is_some_and(|t| t.taggable)))
         .collect();
+    let (stack_derived, resource_derived, facts_errors) =
+        derive_facts(stack, &meta, &docs, bundle, registry);
     // Cedar sees the same cents-rounded estimate as Rego, so both round up alike.
     let facts = StackFacts {
         estimated_monthly_cost_usd: cost_usd,
+        facts: stack_derived.as_ref(),
         ..stack_facts(stack, &cost)
     };
     let resources: Vec<ResourceFacts<'_>> = stack.resources.iter().map(resource_facts).collect();
-    let entities = bundle
-        .cedar
-        .stack_entities(&options.principal, &facts, &resources, registry);
+    let entities = bundle.cedar.stack_entities(
+        &options.principal,
+        &facts,
+        &resources,
+        &resource_derived,
+        registry,
+    );
     Prepared {
         stack,
         file: stack.source.file.display().to_string(),
@@ -440,7 +449,70 @@ pub(crate) fn prepare<'a>(
         meta,
         docs,
         entities,
+        facts_errors,
     }
+}
+
+/// The derived facts of a stack and of each of its resources whose type has facts (see
+/// [`crate::policy::facts`]), each checked against its declared shape; and why any could not be
+/// derived. Nothing when the bundle has no facts package.
+#[allow(clippy::type_complexity)]
+fn derive_facts(
+    stack: &Stack,
+    meta: &Value,
+    docs: &[Value],
+    bundle: &PolicyBundle,
+    registry: &Registry,
+) -> (
+    Option<Value>,
+    Vec<Option<Value>>,
+    Vec<(Option<usize>, String)>,
+) {
+    use crate::policy::facts::{self, FactShapes};
+    if !bundle.rego.derives_facts() {
+        return (None, vec![None; docs.len()], Vec::new());
+    }
+    let shapes = FactShapes::builtin();
+    let derive = |input: Value, rule: &str, shape: &BTreeMap<String, PropType>| {
+        bundle
+            .rego
+            .eval_facts(rule, input)
+            .and_then(|v| facts::check(&v, shape).map(|()| v))
+            .map_err(|e| format!("deriving facts ({}.{rule}): {e}", facts::PACKAGE))
+    };
+    let mut errors = Vec::new();
+    let stack_facts = derive(object1("stack", meta.clone()), "stack", shapes.stack())
+        .map_err(|e| errors.push((None, e)))
+        .ok();
+    // Independent per resource: derived in parallel (one stack may hold most of a large plan).
+    let results: Vec<Result<Option<Value>, String>> = stack
+        .resources
+        .par_iter()
+        .zip(docs)
+        .with_min_len(64)
+        .map(|(r, doc)| {
+            let Some(shape) = registry.get(&r.type_name).and_then(|t| shapes.for_type(t)) else {
+                return Ok(None);
+            };
+            if !r.change.remains() {
+                return Ok(None);
+            }
+            let input = object([("resource", doc.clone()), ("stack", meta.clone())]);
+            derive(input, "resource", &shape).map(Some)
+        })
+        .collect();
+    let resource_facts = results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.map_err(|e| errors.push((Some(i), e))).ok().flatten())
+        .collect();
+    (stack_facts, resource_facts, errors)
+}
+
+fn object1(key: &str, v: Value) -> Value {
+    let mut m = BTreeMap::new();
+    m.insert(Value::from(key), v);
+    Value::from(m)
 }
 
 /// The resource as Rego sees it in `input.resource`.
@@ -486,6 +558,7 @@ fn stack_facts<'a>(stack: &'a Stack, cost: &StackCost) -> StackFacts<'a> {
         estimated_monthly_cost_usd: cost.monthly_usd,
         cost_complete: cost.errors.is_empty() && cost.not_estimated.is_none(),
         cost_estimated: cost.not_estimated.is_none(),
+        facts: None,
     }
 }
 
@@ -540,6 +613,16 @@ fn eval_resource(
     }
     if !had_rules && r.change.remains() {
         findings.extend(crate::coverage::unjudged_finding(r, registry, &at));
+    }
+    for (_, why) in p.facts_errors.iter().filter(|(i, _)| *i == Some(ri)) {
+        cedar_findings(
+            vec![CedarAnswer::Error {
+                meta: cedar_error_meta(),
+                message: why.clone(),
+            }],
+            &at,
+            &mut findings,
+        );
     }
     let taggable = registry.get(&r.type_name).is_some_and(|t| t.taggable);
     let actions = actions_for(r.change);
@@ -619,6 +702,16 @@ fn eval_stack(
         }
     }
     n += 1;
+    for (_, why) in p.facts_errors.iter().filter(|(i, _)| i.is_none()) {
+        cedar_findings(
+            vec![CedarAnswer::Error {
+                meta: cedar_error_meta(),
+                message: why.clone(),
+            }],
+            &at,
+            &mut findings,
+        );
+    }
     if let Ok(entities) = &p.entities {
         let answers = bundle.cedar.ask(
             &options.principal,

@@ -35,7 +35,7 @@ pub enum PropType {
 }
 
 impl PropType {
-    fn parse(v: &serde_json::Value, at: &str) -> Result<Self, String> {
+    pub(crate) fn parse(v: &serde_json::Value, at: &str) -> Result<Self, String> {
         match v {
             serde_json::Value::String(s) => match s.as_str() {
                 "string" => Ok(Self::String),

@@ -1,6 +1,9 @@
 //! Every default policy has fixtures under `fixtures/policies/<POLICY-ID>/`: a `violating/`
 //! estate, its `compliant/` twin, and `expected.json` — the exact findings the violating estate
 //! must produce (engine, policy, resource, outcome). The compliant twin must produce none.
+//! A policy may have more cases, each a subfolder `<POLICY-ID>/<case>/` laid out the same way
+//! (e.g. `spellings/`: one violating resource per spelling of a bad value, in stack documents,
+//! Terraform plans and CloudFormation templates, each with its compliant twin).
 //! Where a policy exists in both Rego and Cedar, both engines must agree on every fixture: the
 //! run folds the two halves' findings into one that names both engines, and `expected.json`
 //! lists one entry per engine, so a finding counts for each engine it names.
@@ -84,6 +87,24 @@ fn fixture_dirs() -> Vec<PathBuf> {
     dirs
 }
 
+/// Every case: each policy's folder, then its case subfolders (any folder with `expected.json`
+/// beside `violating/` and `compliant/`), with the policy id each belongs to.
+fn case_dirs() -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    for dir in fixture_dirs() {
+        let id = dir.file_name().unwrap().to_string_lossy().to_string();
+        let mut subs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() && p.join("expected.json").is_file())
+            .collect();
+        subs.sort();
+        out.push((id.clone(), dir));
+        out.extend(subs.into_iter().map(|s| (id.clone(), s)));
+    }
+    out
+}
+
 fn bundle() -> PolicyBundle {
     PolicyBundle::load(
         &root().join("policies"),
@@ -113,8 +134,14 @@ fn every_policy_has_fixtures_that_give_exactly_the_expected_findings() {
     assert!(missing.is_empty(), "policies without fixtures: {missing:?}");
 
     let mut failures = Vec::new();
-    for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+    let mut cases = 0;
+    for (id, dir) in &case_dirs() {
+        cases += 1;
+        let name = dir
+            .strip_prefix(root().join("fixtures/policies"))
+            .unwrap()
+            .display()
+            .to_string();
         let text = std::fs::read_to_string(dir.join("expected.json"))
             .unwrap_or_else(|e| panic!("{name}/expected.json: {e}"));
         let expected: ExpectedFile =
@@ -122,8 +149,8 @@ fn every_policy_has_fixtures_that_give_exactly_the_expected_findings() {
         let with_stack = expected.findings.iter().any(|f| f.stack.is_some());
         let want: BTreeSet<Expected> = expected.findings.into_iter().collect();
         assert!(
-            want.iter().any(|f| f.policy == name),
-            "{name}: expected.json must include at least one {name} finding"
+            want.iter().any(|f| &f.policy == id),
+            "{name}: expected.json must include at least one {id} finding"
         );
         for mode in [RegoMode::Vm, RegoMode::Interpreter] {
             let got = summarise(&run(&dir.join("violating"), mode), with_stack);
@@ -143,6 +170,7 @@ fn every_policy_has_fixtures_that_give_exactly_the_expected_findings() {
             }
         }
     }
+    assert!(cases > dirs.len(), "no case subfolders found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -172,7 +200,7 @@ fn rego_and_cedar_agree_on_every_fixture_for_shared_policies() {
     }
     let mut disagreements = Vec::new();
     let mut compared = 0;
-    for dir in fixture_dirs() {
+    for (_, dir) in case_dirs() {
         for side in ["violating", "compliant"] {
             let findings = run(&dir.join(side), RegoMode::Vm);
             // Per shared policy and engine: the (stack, resource) pairs it flagged. A Cedar

@@ -206,8 +206,10 @@ fn uid(type_name: &str, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(t, EntityId::new(id))
 }
 
-/// Generates the Cedar schema (JSON form) from the type registry.
+/// Generates the Cedar schema (JSON form) from the type registry, with the derived facts'
+/// records (see [`super::facts`]) on the stack and on every type that has facts.
 pub fn schema_json(registry: &Registry) -> serde_json::Value {
+    let shapes = super::facts::FactShapes::builtin();
     let mut entity_types = serde_json::Map::new();
     entity_types.insert("Team".into(), json!({}));
     entity_types.insert("CiIdentity".into(), json!({}));
@@ -226,7 +228,8 @@ pub fn schema_json(registry: &Registry) -> serde_json::Value {
                 "alert_thresholds": {"type": "Set", "element": {"type": "Long"}},
                 "estimated_monthly_cost_usd": {"type": "Long"},
                 "cost_complete": {"type": "Boolean"},
-                "cost_estimated": {"type": "Boolean"}
+                "cost_estimated": {"type": "Boolean"},
+                "facts": super::facts::cedar_record(shapes.stack())
             }},
             "tags": {"type": "String"}
         }),
@@ -243,6 +246,10 @@ pub fn schema_json(registry: &Registry) -> serde_json::Value {
                 })
             })
             .collect();
+        let mut attributes = attributes;
+        if let Some(shape) = shapes.for_type(t) {
+            attributes.insert("facts".into(), super::facts::cedar_record(&shape));
+        }
         entity_types.insert(
             t.name.clone(),
             json!({
@@ -269,7 +276,7 @@ pub fn schema_json(registry: &Registry) -> serde_json::Value {
     json!({ NAMESPACE: { "entityTypes": entity_types, "actions": actions } })
 }
 
-fn cedar_type(p: &PropType) -> Option<serde_json::Value> {
+pub(crate) fn cedar_type(p: &PropType) -> Option<serde_json::Value> {
     Some(match p {
         PropType::String => json!({"type": "String"}),
         PropType::Bool => json!({"type": "Boolean"}),
@@ -308,6 +315,11 @@ fn to_cedar(v: &Value, p: &PropType) -> Option<RestrictedExpression> {
     }
 }
 
+/// A derived facts record as a Cedar record (its shape was checked when it was derived).
+fn facts_record(v: &Value, shape: &BTreeMap<String, PropType>) -> Option<RestrictedExpression> {
+    record(v, shape)
+}
+
 fn record(v: &Value, fields: &BTreeMap<String, PropType>) -> Option<RestrictedExpression> {
     let Value::Object(obj) = v else { return None };
     let pairs = obj.iter().filter_map(|(k, item)| {
@@ -333,6 +345,8 @@ pub struct StackFacts<'a> {
     pub cost_complete: bool,
     /// False when the stack's region has no price catalogue.
     pub cost_estimated: bool,
+    /// The stack's derived facts (`data.tollgate.facts.stack`), when the bundle derives them.
+    pub facts: Option<&'a Value>,
 }
 
 /// A resource as Cedar sees it.
@@ -731,11 +745,13 @@ impl CedarBundle {
     }
 
     /// Builds the entities of one stack: the principal, the stack and each resource.
+    /// `facts[i]` is resource `i`'s derived facts record, when it has one (checked already).
     pub fn stack_entities(
         &self,
         principal: &Principal,
         stack: &StackFacts<'_>,
         resources: &[ResourceFacts<'_>],
+        facts: &[Option<Value>],
         registry: &Registry,
     ) -> Result<Entities, String> {
         let stack_uid = uid("Stack", stack.id);
@@ -792,12 +808,18 @@ impl CedarBundle {
                 RestrictedExpression::new_bool(stack.cost_estimated),
             ),
         ];
+        let stack_facts = stack
+            .facts
+            .and_then(|f| facts_record(f, super::facts::FactShapes::builtin().stack()));
         let mut entities = Vec::with_capacity(resources.len() + 2);
         entities.push(Entity::with_uid(principal.uid().clone()));
         entities.push(
             Entity::new_with_tags(
                 stack_uid.clone(),
-                stack_attrs.into_iter().map(|(k, v)| (k.to_owned(), v)),
+                stack_attrs
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .chain(stack_facts.map(|f| ("facts".to_owned(), f))),
                 [],
                 [],
             )
@@ -807,12 +829,16 @@ impl CedarBundle {
         // a large plan).
         let built: Result<Vec<Entity>, String> = resources
             .par_iter()
+            .enumerate()
             .with_min_len(256)
-            .map(|r| {
+            .map(|(i, r)| {
                 let def = registry
                     .get(r.type_name)
                     .ok_or_else(|| format!("unknown type `{}`", r.type_name))?;
-                let attrs = match r.properties {
+                let facts = facts.get(i).and_then(Option::as_ref).and_then(|f| {
+                    facts_record(f, &super::facts::FactShapes::builtin().for_type(def)?)
+                });
+                let mut attrs = match r.properties {
                     Value::Object(obj) if self.attr_types.contains(r.type_name) => obj
                         .iter()
                         .filter_map(|(k, v)| {
@@ -823,6 +849,7 @@ impl CedarBundle {
                         .collect::<Vec<_>>(),
                     _ => Vec::new(),
                 };
+                attrs.extend(facts.map(|f| ("facts".to_owned(), f)));
                 let tags = r
                     .tags
                     .iter()

@@ -6,6 +6,7 @@
 
 pub mod bounds;
 pub mod cedar;
+pub mod facts;
 pub mod files;
 pub mod rego;
 pub mod testing;

@@ -79,6 +79,8 @@ pub struct RegoBundle {
     program: Option<Arc<Program>>,
     data: Value,
     mode: RegoMode,
+    /// Whether the bundle has the package that derives Cedar's facts (`super::facts::PACKAGE`).
+    derives_facts: bool,
     interpreters: ThreadLocal<RefCell<Engine>>,
     vms: ThreadLocal<RefCell<RegoVM>>,
     /// The wall-clock bound on a whole run (see [`super::bounds`]).
@@ -180,6 +182,9 @@ impl RegoBundle {
             check_interval: TIMER_CHECK_INTERVAL,
         });
 
+        let derives_facts = modules
+            .iter()
+            .any(|(_, _, package)| package == super::facts::PACKAGE);
         let mut rules = Vec::new();
         let mut ids: HashMap<String, PathBuf> = HashMap::new();
         for (file, name, package) in &modules {
@@ -189,8 +194,10 @@ impl RegoBundle {
                     .unwrap_or(false)
             };
             let (has_meta, has_deny) = (declares("metadata"), declares("deny"));
+            // A helper library (no `metadata`) may define a function named `unknown` (the default
+            // bundle's `lib.unknown(v)`); only a rule's `unknown` set needs a `deny` beside it.
             let has_unknown = declares("unknown");
-            if has_unknown && !has_deny {
+            if has_unknown && has_meta && !has_deny {
                 return Err(PolicyError::new(
                     file,
                     "declares `unknown` but no `deny` rule",
@@ -278,6 +285,7 @@ impl RegoBundle {
             program,
             data,
             mode,
+            derives_facts,
             interpreters: ThreadLocal::new(),
             vms: ThreadLocal::new(),
             clock: RunClock::default(),
@@ -350,6 +358,25 @@ impl RegoBundle {
         self.clock.start();
     }
 
+    /// Whether the bundle derives facts for Cedar (has the package `tollgate.facts`).
+    pub fn derives_facts(&self) -> bool {
+        self.derives_facts
+    }
+
+    /// Evaluates the facts package's rule `rule` (`stack` or `resource`) on `input`, on this
+    /// thread's interpreter (the interpreter whatever the mode: the VM's program holds only the
+    /// rules' entry points, and the interpreter fails closed on runtime errors).
+    pub fn eval_facts(&self, rule: &str, input: Value) -> Result<Value, String> {
+        let cell = self
+            .interpreters
+            .get_or(|| RefCell::new(self.engine.clone()));
+        let mut engine = cell.borrow_mut();
+        engine.set_input(input);
+        engine
+            .eval_rule(format!("{}.{rule}", super::facts::PACKAGE))
+            .map_err(|e| e.to_string())
+    }
+
     /// Evaluates rule `index`'s `deny` on `input`, on this thread's engine. Once the run's time
     /// is up (see [`Self::start_run`]) every evaluation is an error with one message.
     pub fn eval(&self, index: usize, input: Value) -> Result<Value, String> {
@@ -392,9 +419,7 @@ impl RegoBundle {
                     .get_or(|| RefCell::new(self.engine.clone()));
                 let mut engine = cell.borrow_mut();
                 engine.set_input(input);
-                engine
-                    .eval_rule(path.to_owned())
-                    .map_err(|e| e.to_string())
+                engine.eval_rule(path.to_owned()).map_err(|e| e.to_string())
             }
         }
     }

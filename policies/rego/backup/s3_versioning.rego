@@ -10,7 +10,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_s3_bucket"],
-	"description": "Versioning turns an overwrite or delete into a recoverable event.",
+	"description": "Versioning turns an overwrite or delete into a recoverable event. Closest Checkov check: CKV_AWS_21 (S3 versioning enabled): the same.",
 	"rationale": "Accidental deletes, buggy writers and stolen credentials are the usual ways S3 data is lost; with versions kept, each is undone by restoring the previous version rather than by hoping a copy exists elsewhere.",
 	"remediation": "Set versioning.enabled = true (and a noncurrent-version lifecycle rule to bound the cost).",
 }

@@ -9,7 +9,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"scope": "estate",
-	"description": "The cap in the stack document is enforced by an aws_budgets_budget filtered on the stack's cost tag, limited to the cap, with a notification per alert threshold. Judged when the stacks holding budgets are checked with the others.",
+	"description": "The cap in the stack document is enforced by an aws_budgets_budget filtered on the stack's cost tag, limited to the cap, with a notification per alert threshold. Judged when the stacks holding budgets are checked with the others. Closest Checkov check: none.",
 	"rationale": "A cap written only in a stack document alerts nobody: the AWS budget is what tells finance and the owner that actual or forecast spend crossed a threshold, days before the invoice does.",
 	"remediation": "Add an aws_budgets_budget to the budgeting stack with cost_filter TagKeyValue user:stack$<stack>, limit_amount equal to the cap and one notification per threshold.",
 }

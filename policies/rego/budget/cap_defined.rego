@@ -9,7 +9,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"scope": "stack",
-	"description": "Without a cap nobody is told when a stack's spend runs away; finance reviews each stack against its cap.",
+	"description": "Without a cap nobody is told when a stack's spend runs away; finance reviews each stack against its cap. Closest Checkov check: none (Checkov does not read budgets against stacks).",
 	"rationale": "Spend without a limit has no alert and no owner asked to justify it; runaway costs (a forgotten cluster, a logging loop) are found on the monthly invoice instead of within a day.",
 	"remediation": "Add \"budget\": {\"monthly_limit_usd\": N, \"alert_thresholds_pct\": [80, 100]} to the stack document.",
 }

@@ -9,7 +9,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "soft-mandatory",
 	"scope": "stack",
-	"description": "The estimate prices every resource from the catalogue in policies/data (on-demand, eu-west-1) and the usage the document gives. Whole dollars, rounded up, as Cedar sees them.",
+	"description": "The estimate prices every resource from the catalogue in policies/data (on-demand, eu-west-1) and the usage the document gives. Whole dollars, rounded up, as Cedar sees them. Closest Checkov check: none (Checkov does not estimate cost).",
 	"rationale": "Catching an overrun at plan time, before anything is created, is cheaper than unwinding resources after the bill arrives, and it makes raising a cap a deliberate, reviewed change.",
 	"remediation": "Right-size the resources, or have finance raise the stack's budget.monthly_limit_usd.",
 }

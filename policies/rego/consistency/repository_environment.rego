@@ -9,7 +9,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"scope": "stack",
-	"description": "Repositories are named aws-<region>-<environment or account>-<component>-main, or <component>-<environment>-main for stacks outside one AWS region. A prod stack kept in a repository named for another environment is deployed by that environment's pipeline, with its reviewers and credentials; a repository whose name follows neither pattern says nothing about its environment, so it is a finding too (waive it with the reason when the naming is deliberate).",
+	"description": "Repositories are named aws-<region>-<environment or account>-<component>-main, or <component>-<environment>-main for stacks outside one AWS region. A prod stack kept in a repository named for another environment is deployed by that environment's pipeline, with its reviewers and credentials; a repository whose name follows neither pattern says nothing about its environment, so it is a finding too (waive it with the reason when the naming is deliberate). Closest Checkov check: none (a Tollgate naming convention).",
 	"rationale": "Prod changes must go through prod's pipeline, reviewers and credentials; a repository named for another environment routes prod changes through weaker controls and keeps them out of prod's audit trail.",
 	"remediation": "Rename the repository to match the stack's environment (or account), or move the stack to the environment its repository names.",
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_instance", "aws_launch_template", "aws_ebs_volume"],
-	"description": "Unencrypted EBS volumes and their snapshots expose whatever the instance wrote to disk.",
+	"description": "Unencrypted EBS volumes and their snapshots expose whatever the instance wrote to disk. Closest Checkov checks: CKV_AWS_8 (launch configuration / instance block devices encrypted) and CKV_AWS_3 (EBS volume encrypted): the same for root volumes and launch template mappings; extra volumes are not judged.",
 	"rationale": "Disks outlive instances through snapshots and images that are easy to share or copy by mistake; encryption ties every copy to a KMS key whose use is controlled and logged.",
 	"remediation": "Set root_block_device.encrypted = true (instances) or ebs.encrypted = true in every block_device_mappings entry (launch templates).",
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_eks_cluster"],
-	"description": "Envelope encryption of secrets in etcd keeps them unreadable from a leaked etcd backup.",
+	"description": "Envelope encryption of secrets in etcd keeps them unreadable from a leaked etcd backup. Closest Checkov check: CKV_AWS_58 (EKS secrets encryption): stricter — a KMS key must be named too.",
 	"rationale": "Kubernetes secrets hold database passwords and API tokens; without envelope encryption they sit base64-encoded in etcd and in every etcd backup.",
 	"remediation": "Set encryption_config = {resources = [\"secrets\"], provider = {key_arn = \"${cluster_key}\"}}.",
 }

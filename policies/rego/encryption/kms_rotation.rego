@@ -10,7 +10,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_kms_key"],
-	"description": "Automatic rotation limits how much data one key version protects, at no cost to callers.",
+	"description": "Automatic rotation limits how much data one key version protects, at no cost to callers. Closest Checkov check: CKV_AWS_7 (KMS rotation): the same.",
 	"rationale": "Rotation bounds the exposure if key material is ever compromised and is expected by most compliance frameworks; AWS rotates transparently, so it costs nothing to turn on.",
 	"remediation": "Set enable_key_rotation = true.",
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_cloudwatch_log_group", "aws_sqs_queue", "aws_sns_topic"],
-	"description": "Logs and messages carry request data and identifiers; they need encryption at rest like the stores they come from.",
+	"description": "Logs and messages carry request data and identifiers; they need encryption at rest like the stores they come from. Closest Checkov checks: CKV_AWS_158 (log group KMS), CKV_AWS_27 (SQS encrypted), CKV_AWS_26 (SNS encrypted): the same; SQS-managed SSE counts for queues as it does for Checkov.",
 	"rationale": "Logs, queues and topics are easily overlooked copies of sensitive data; encrypting them keeps that data behind the same KMS permissions and audit trail as the primary stores.",
 	"remediation": "Set kms_key_id (log groups), kms_master_key_id or sqs_managed_sse_enabled = true (queues), kms_master_key_id (topics).",
 }

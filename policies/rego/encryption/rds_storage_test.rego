@@ -29,7 +29,7 @@ test_encryption_unset_denied if {
 
 test_prod_cluster_with_aws_managed_key_denied if {
 	inp := fx.prod("db", "aws_rds_cluster", object.union(base, {"storage_encrypted": true}))
-	rds_storage.deny == {"fixture/db (aws_rds_cluster) is encrypted with the AWS-managed key; prod needs a customer-managed kms_key_id"} with input as inp
+	rds_storage.deny == {"fixture/db (aws_rds_cluster) is encrypted with the AWS-managed key (kms_key_id unset: alias/aws/rds); prod needs a customer-managed kms_key_id"} with input as inp
 }
 
 test_prod_cluster_with_empty_key_denied if {
@@ -65,4 +65,9 @@ test_unencrypted_instance_denied if {
 test_instance_without_encryption_setting_denied if {
 	inp := fx.prod("orders-db", "aws_db_instance", {"identifier": "wer1-prod-orders", "instance_class": "db.t4g.medium"})
 	rds_storage.deny == {"fixture/orders-db (aws_db_instance) has storage_encrypted unset"} with input as inp
+}
+
+test_prod_cluster_with_aws_managed_alias_denied if {
+	inp := fx.prod("db", "aws_rds_cluster", {"storage_encrypted": true, "kms_key_id": "alias/aws/rds"})
+	count(rds_storage.deny) == 1 with input as inp
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["webhook_endpoint"],
-	"description": "A webhook over plain HTTP, or without a signature, lets anyone on the path read or forge deliveries.",
+	"description": "A webhook over plain HTTP, or without a signature, lets anyone on the path read or forge deliveries. Closest Checkov check: none (a Tollgate type).",
 	"rationale": "Webhook deliveries trigger actions in our systems; without TLS they can be read in transit, and without a signature anyone who learns the URL can forge them.",
 	"remediation": "Use an https:// url, signature_algorithm = \"hmac-sha256\", and a signing_secret_ref naming the secret (never the secret itself).",
 }

@@ -20,12 +20,12 @@ test_scoped_policy_passes if {
 
 test_admin_policy_denied if {
 	inp := managed([{"Sid": "Deploy", "Effect": "Allow", "Action": "*", "Resource": "*"}])
-	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows "*" on "*" (statement Deploy)`} with input as inp
+	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows every action ("*") (policy, statement Deploy)`} with input as inp
 }
 
 test_admin_statement_without_sid_denied if {
 	inp := managed([{"Effect": "Allow", "Action": ["*"], "Resource": ["*"]}])
-	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows "*" on "*" (statement without Sid)`} with input as inp
+	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows every action ("*") (policy, statement without Sid)`} with input as inp
 }
 
 test_admin_as_a_single_statement_object_denied if {
@@ -33,7 +33,7 @@ test_admin_as_a_single_statement_object_denied if {
 		"name": "wer1-prod-deploy",
 		"policy": {"Version": "2012-10-17", "Statement": {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}},
 	})
-	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows "*" on "*" (statement All)`} with input as inp
+	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows every action ("*") (policy, statement All)`} with input as inp
 }
 
 test_admin_hidden_among_scoped_statements_denied if {
@@ -41,12 +41,68 @@ test_admin_hidden_among_scoped_statements_denied if {
 		{"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
 		{"Sid": "Everything", "Effect": "Allow", "Action": ["s3:GetObject", "*"], "Resource": ["arn:aws:s3:::a", "*"]},
 	])
-	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows "*" on "*" (statement Everything)`} with input as inp
+	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows every action ("*") (policy, statement Everything)`} with input as inp
 }
 
-test_every_action_on_one_resource_passes if {
+# Every action on one resource is still every action: iam:* on a role ARN, kms:ScheduleKeyDeletion
+# on a key, whatever the resource type allows (issue 9: not only "*" on "*").
+test_every_action_on_one_resource_denied if {
 	inp := managed([{"Sid": "Bucket", "Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::wer1-prod-fixture-artifacts/*"}])
+	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows every action ("*") (policy, statement Bucket)`} with input as inp
+}
+
+test_every_action_spellings_denied if {
+	every a in ["*", "*:*", "**"] {
+		count(no_admin.deny) == 1 with input as managed([{"Effect": "Allow", "Action": a, "Resource": "arn:aws:s3:::one"}])
+	}
+}
+
+test_not_action_with_allow_denied if {
+	inp := managed([{"Sid": "AllButIam", "Effect": "Allow", "NotAction": ["iam:*"], "Resource": "*"}])
+	no_admin.deny == {`fixture/deploy-policy (aws_iam_policy) allows every action except ["iam:*"] (NotAction) (policy, statement AllButIam)`} with input as inp
+}
+
+test_not_action_with_deny_passes if {
+	inp := managed([{"Effect": "Deny", "NotAction": ["s3:GetObject"], "Resource": "*"}])
 	count(no_admin.deny) == 0 with input as inp
+}
+
+test_admin_equivalent_services_on_every_resource_denied if {
+	every st in [
+		{"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+		{"Effect": "Allow", "Action": "IAM:*", "Resource": "arn:aws:iam::*:*"},
+		{"Effect": "Allow", "Action": "sts:*", "Resource": "arn:aws:*:*:*:*"},
+		{"Effect": "Allow", "Action": "organizations:*", "NotResource": "arn:aws:organizations::*:account/o-x/1"},
+	] {
+		count(no_admin.deny) == 1 with input as managed([st])
+	}
+	count(no_admin.deny) == 0 with input as managed([{"Effect": "Allow", "Action": "iam:*", "Resource": "arn:aws:iam::318273645501:role/app-*"}])
+}
+
+# Documents written as JSON strings are judged like objects.
+test_document_as_a_json_string_denied if {
+	inp := fx.prod("deploy-policy", "aws_iam_policy", {"name": "x", "policy": json.marshal(doc([{"Sid": "S", "Effect": "Allow", "Action": "*", "Resource": "*"}]))})
+	count(no_admin.deny) == 1 with input as inp
+}
+
+test_managed_admin_attachments_denied if {
+	every t in ["aws_iam_role_policy_attachment", "aws_iam_user_policy_attachment"] {
+		count(no_admin.deny) == 1 with input as fx.prod("attach", t, {"role": "r", "user": "u", "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+		count(no_admin.deny) == 1 with input as fx.prod("attach", t, {"role": "r", "policy_arn": "arn:aws:iam::aws:policy/PowerUserAccess"})
+		count(no_admin.deny) == 0 with input as fx.prod("attach", t, {"role": "r", "policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess"})
+	}
+}
+
+test_unknown_document_is_unknown if {
+	inp := fx.prod("deploy-policy", "aws_iam_policy", {"name": "x", "policy": "(known after apply)"})
+	count(no_admin.deny) == 0 with input as inp
+	no_admin.unknown == {"fixture/deploy-policy (aws_iam_policy) has a policy document only known at apply (policy)"} with input as inp
+}
+
+test_unknown_action_is_unknown if {
+	inp := managed([{"Sid": "S", "Effect": "Allow", "Action": "(known after apply)", "Resource": "*"}])
+	count(no_admin.unknown) == 1 with input as inp
+	count(no_admin.unknown) == 0 with input as managed([{"Sid": "S", "Effect": "Deny", "Action": "(known after apply)", "Resource": "*"}])
 }
 
 test_service_wildcard_passes if {
@@ -76,7 +132,7 @@ test_organizations_policy_allowing_everything_denied if {
 		"type": "SERVICE_CONTROL_POLICY",
 		"content": doc([{"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*", "Resource": "*"}]),
 	})
-	no_admin.deny == {`fixture/full-access (aws_organizations_policy) allows "*" on "*" (statement FullAWSAccess)`} with input as inp
+	no_admin.deny == {`fixture/full-access (aws_organizations_policy) allows every action ("*") (content, statement FullAWSAccess)`} with input as inp
 }
 
 test_role_inline_admin_policy_denied if {
@@ -88,7 +144,7 @@ test_role_inline_admin_policy_denied if {
 			{"name": "admin", "policy": doc([{"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"}])},
 		],
 	})
-	no_admin.deny == {`fixture/ops-role (aws_iam_role) allows "*" on "*" (statement Admin)`} with input as inp
+	no_admin.deny == {`fixture/ops-role (aws_iam_role) allows every action ("*") (inline_policy[1], statement Admin)`} with input as inp
 }
 
 test_role_with_scoped_inline_policy_passes if {

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["auth0_client", "auth0_connection"],
-	"description": "The password grant hands user passwords to the client; non-conformant clients accept legacy flows. Database connections need a strong password policy and MFA.",
+	"description": "The password grant hands user passwords to the client; non-conformant clients accept legacy flows. Database connections need a strong password policy and MFA. Closest Checkov check: none (Checkov has no Auth0 checks).",
 	"rationale": "The login flow protects every user account; legacy grants and single-factor logins are how credential stuffing and phishing turn into account takeover.",
 	"remediation": "Clients: oidc_conformant = true and no \"password\" grant. Database (strategy auth0) connections: password_policy \"good\" or \"excellent\" and mfa.active = true.",
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_eks_cluster"],
-	"description": "The audit and authenticator logs are the record of who did what to the cluster.",
+	"description": "The audit and authenticator logs are the record of who did what to the cluster. Closest Checkov check: CKV_AWS_37 (EKS control-plane logging): stricter — api, audit and authenticator all required.",
 	"rationale": "Without the audit and authenticator logs, a stolen cluster credential leaves no record of what it did, and incident response starts blind.",
 	"remediation": "Set enabled_cluster_log_types to include \"api\", \"audit\" and \"authenticator\".",
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
 	"resource_types": ["aws_ec2_client_vpn_endpoint"],
-	"description": "The VPN is the door to SSH and the cluster APIs; its connection log is the door's record.",
+	"description": "The VPN is the door to SSH and the cluster APIs; its connection log is the door's record. Closest Checkov check: none built in for Client VPN connection logs.",
 	"rationale": "Connection logs show who entered the network, when and from where; they are the first thing an investigation asks for after a credential leak.",
 	"remediation": "Set connection_log_options.enabled = true with a cloudwatch_log_group.",
 }

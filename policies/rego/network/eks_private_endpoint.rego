@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_eks_cluster"],
-	"description": "The Kubernetes API is reached through the VPN; a public endpoint exposes it to credential stuffing and API exploits.",
+	"description": "The Kubernetes API is reached through the VPN; a public endpoint exposes it to credential stuffing and API exploits. Closest Checkov checks: CKV_AWS_39 (EKS public endpoint disabled) and CKV_AWS_38 (public CIDRs): stricter — the endpoint must be private, not merely restricted to CIDRs.",
 	"rationale": "A public Kubernetes API is scanned constantly; a leaked kubeconfig or an API server vulnerability is then exploitable from anywhere rather than only from inside the VPN.",
 	"remediation": "Set vpc_config.endpoint_public_access = false and vpc_config.endpoint_private_access = true.",
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "critical",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_rds_cluster_instance", "aws_db_instance", "aws_redshift_cluster", "aws_opensearch_domain", "aws_elasticsearch_domain"],
-	"description": "Databases and search domains answer only inside the VPC; a public endpoint is one leaked password away from a breach.",
+	"description": "Databases and search domains answer only inside the VPC; a public endpoint is one leaked password away from a breach. Closest Checkov checks: CKV_AWS_17 (RDS not public) and CKV_AWS_137 (Elasticsearch/OpenSearch inside a VPC): the same; an unset flag on a database instance fails (its default depends on the subnet group).",
 	"rationale": "Publicly reachable databases are among the most common causes of large data leaks; inside the VPC a leaked password is not enough on its own.",
 	"remediation": "Set publicly_accessible = false (database instances); give search domains vpc_options with private subnets.",
 }

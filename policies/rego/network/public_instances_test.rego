@@ -56,3 +56,9 @@ test_public_stacks_come_from_data if {
 	inp := fx.prod("worker", "aws_instance", instance_props(true))
 	count(public_instances.deny) == 0 with input as inp with data.config.network.public_instance_stacks as ["bastion", "fixture"]
 }
+
+test_unknown_public_ip_is_unknown if {
+	inp := fx.prod("app", "aws_instance", {"instance_type": "t3.micro", "associate_public_ip_address": "(known after apply)"})
+	count(public_instances.deny) == 0 with input as inp
+	public_instances.unknown == {"fixture/app (aws_instance) has associate_public_ip_address only known at apply"} with input as inp
+}

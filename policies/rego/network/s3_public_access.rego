@@ -10,7 +10,7 @@ metadata := {
 	"severity": "critical",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_s3_bucket"],
-	"description": "The four public access block settings stop a bucket policy or ACL from ever making objects public.",
+	"description": "The four public access block settings stop a bucket policy or ACL from ever making objects public. Closest Checkov checks: CKV_AWS_53..56 (the four public access block settings) and CKV2_AWS_6: the same, in one rule.",
 	"rationale": "Most S3 data leaks come from a bucket made public by an ACL or policy change; the public access block makes that mistake impossible rather than merely unlikely.",
 	"remediation": "Set public_access_block.{block_public_acls, block_public_policy, ignore_public_acls, restrict_public_buckets} = true.",
 }

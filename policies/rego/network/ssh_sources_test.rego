@@ -81,3 +81,31 @@ test_vpn_range_comes_from_data if {
 	count(ssh_sources.deny) == 1 with input as inp
 	count(ssh_sources.deny) == 0 with input as inp with data.config.network.vpn_client_cidrs as ["10.200.0.0/22"]
 }
+
+# Containment, not spelling: a block inside the VPN range passes, a wider one does not.
+test_narrower_block_inside_the_vpn_passes if {
+	inp := group([ssh_from({"cidr_blocks": ["10.100.1.0/24", "10.100.0.5/22"]})])
+	count(ssh_sources.deny) == 0 with input as inp
+}
+
+test_wider_block_around_the_vpn_denied if {
+	inp := group([ssh_from({"cidr_blocks": ["10.100.0.0/16"]})])
+	count(ssh_sources.deny) == 1 with input as inp
+}
+
+test_protocol_spellings_admit_ssh if {
+	every p in ["6", "TCP", "all", "ALL", "-1"] {
+		count(ssh_sources.deny) == 1 with input as group([{"from_port": 22, "to_port": 22, "protocol": p, "cidr_blocks": ["0.0.0.0/0"]}])
+	}
+	count(ssh_sources.deny) == 1 with input as group([{"from_port": -1, "to_port": -1, "protocol": "tcp", "cidr_blocks": ["0.0.0.0/0"]}])
+}
+
+test_udp_on_port_22_is_not_ssh if {
+	count(ssh_sources.deny) == 0 with input as group([{"from_port": 22, "to_port": 22, "protocol": "17", "cidr_blocks": ["0.0.0.0/0"]}])
+}
+
+test_unknown_ssh_source_is_unknown if {
+	inp := group([ssh_from({"cidr_blocks": ["(known after apply)"]})])
+	count(ssh_sources.deny) == 0 with input as inp
+	ssh_sources.unknown == {"fixture/worker-sg (aws_security_group): ingress[0].cidr_blocks admits SSH from a source only known at apply"} with input as inp
+}

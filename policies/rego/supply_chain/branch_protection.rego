@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["github_branch_protection"],
-	"description": "Every change to infrastructure code is reviewed by someone other than its author; admins get no bypass.",
+	"description": "Every change to infrastructure code is reviewed by someone other than its author; admins get no bypass. Closest Checkov checks: CKV_GIT_5 (at least 2 approvals) and CKV_GIT_6 (signed commits, not judged here): looser on the count (1 approval, not 2), stricter on admins (enforce_admins) and stale approvals.",
 	"rationale": "Infrastructure code changes production; one compromised or careless account must not be able to change the default branch without a second person seeing it.",
 	"remediation": "Set enforce_admins = true and required_pull_request_reviews = {required_approving_review_count >= 1, dismiss_stale_reviews = true}.",
 }

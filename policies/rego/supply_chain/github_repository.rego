@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["github_repository"],
-	"description": "Infrastructure repositories describe the estate's weak points; Dependabot alerts catch vulnerable dependencies early.",
+	"description": "Infrastructure repositories describe the estate's weak points; Dependabot alerts catch vulnerable dependencies early. Closest Checkov checks: CKV_GIT_1 (private repository) and CKV_GIT_3 (vulnerability alerts): the same.",
 	"rationale": "A public infrastructure repository maps the estate for attackers and may leak secrets; vulnerable dependencies in it are a supply-chain path into the pipeline.",
 	"remediation": "Set visibility = \"private\" and vulnerability_alerts = true.",
 }

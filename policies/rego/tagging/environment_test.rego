@@ -15,11 +15,13 @@ test_matching_environment_passes if {
 }
 
 test_dev_tag_in_prod_stack_denied if {
-	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="dev" in a "prod" stack`} with input as key(fx.prod_stack, "dev")
+	inp := key(fx.prod_stack, "dev")
+	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="dev" in a "prod" stack`} with input as inp
 }
 
 test_prod_tag_in_dev_stack_denied if {
-	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="prod" in a "dev" stack`} with input as key(fx.dev_stack, "prod")
+	inp := key(fx.dev_stack, "prod")
+	environment.deny == {`fixture/key (aws_kms_key) is tagged environment="prod" in a "dev" stack`} with input as inp
 }
 
 # A missing or empty tag is TG-TAG-001's finding, not this rule's.
@@ -32,4 +34,16 @@ test_missing_or_empty_tag_not_judged if {
 test_untaggable_resource_not_judged if {
 	inp := object.union(key(fx.prod_stack, "dev"), {"resource": {"taggable": false}})
 	count(environment.deny) == 0 with input as inp
+}
+
+# Environments are compared by meaning.
+test_spellings_of_the_same_environment_pass if {
+	every e in ["Prod", "PROD", "production", " prod "] {
+		count(environment.deny) == 0 with input as key(fx.prod_stack, e)
+	}
+	count(environment.deny) == 0 with input as key(object.union(fx.prod_stack, {"environment": "Production"}), "prod")
+}
+
+test_blank_tag_not_judged if {
+	count(environment.deny) == 0 with input as key(fx.prod_stack, " \u200b")
 }

@@ -9,7 +9,7 @@ metadata := {
 	"family": "tagging",
 	"severity": "medium",
 	"enforcement": "soft-mandatory",
-	"description": "Cost allocation, ownership and incident routing all read the owner, environment, cost-center and stack tags; a resource without them is nobody's.",
+	"description": "Cost allocation, ownership and incident routing all read the owner, environment, cost-center and stack tags; a resource without them is nobody's. A tag of only whitespace or zero-width characters is missing. Closest Checkov check: none built in (CKV_AWS tagging checks are custom policies in Checkov); yor adds tags rather than checking them.",
 	"rationale": "Untagged resources cannot be charged back, routed to an owner during an incident, or cleaned up safely; they accumulate as cost and risk nobody claims.",
 	"remediation": "Add non-empty tags owner, environment, cost-center and stack (the list is data.config.tagging.required_tags).",
 }
@@ -17,6 +17,6 @@ metadata := {
 deny contains msg if {
 	input.resource.taggable
 	some tag in data.config.tagging.required_tags
-	object.get(input.resource.tags, tag, "") == ""
+	lib.blank(object.get(input.resource.tags, tag, ""))
 	msg := sprintf("%s is missing the tag %q", [lib.name, tag])
 }

@@ -40,3 +40,10 @@ test_required_list_comes_from_data if {
 	inp := with_tags({"owner": "security", "environment": "prod", "cost-center": "cc-sec", "stack": "fixture"})
 	required.deny == {`fixture/key (aws_kms_key) is missing the tag "data-classification"`} with input as inp with data.config.tagging.required_tags as ["owner", "data-classification"]
 }
+
+# A tag of only whitespace or zero-width characters is missing.
+test_blank_tags_denied if {
+	every v in [" ", "\t", "\u200b", "\u200c\u200d", "\ufeff", "\u2060"] {
+		required.deny == {`fixture/key (aws_kms_key) is missing the tag "owner"`} with input as with_tags({"owner": v, "environment": "prod", "cost-center": "cc-sec", "stack": "fixture"})
+	}
+}

@@ -9,7 +9,7 @@ metadata := {
 	"family": "tagging",
 	"severity": "low",
 	"enforcement": "soft-mandatory",
-	"description": "Budgets filter cost by the stack tag; a wrong value moves the resource's cost into another stack's budget.",
+	"description": "Budgets filter cost by the stack tag; a wrong value moves the resource's cost into another stack's budget. Closest Checkov check: none.",
 	"rationale": "Budget alerts and per-stack cost reports depend on the stack tag; a wrong value hides spend from the stack that causes it and charges it to another.",
 	"remediation": "Set tags.stack to the stack id.",
 }
@@ -17,7 +17,7 @@ metadata := {
 deny contains msg if {
 	input.resource.taggable
 	value := input.resource.tags.stack
-	value != ""
+	not lib.blank(value)
 	value != input.stack.id
 	msg := sprintf("%s is tagged stack=%q but belongs to stack %q", [lib.name, value, input.stack.id])
 }

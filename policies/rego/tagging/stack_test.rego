@@ -26,3 +26,7 @@ test_untaggable_resource_not_judged if {
 	inp := object.union(key("networking"), {"resource": {"taggable": false}})
 	count(stack.deny) == 0 with input as inp
 }
+
+test_blank_tag_not_judged if {
+	count(stack.deny) == 0 with input as key("\u200b ")
+}
