@@ -485,8 +485,7 @@ fn hostile_text_stays_inside_its_cell_and_element() {
         .unwrap()
         .1;
     assert!(
-        failure["message"]
-            .starts_with("logs: a|b\nc <x> & \"q\" 'a' \u{fffd}[31m ("),
+        failure["message"].starts_with("logs: a|b\nc <x> & \"q\" 'a' \u{fffd}[31m ("),
         "{failure:?}"
     );
     let md = out(&report, Format::Markdown);
@@ -553,7 +552,12 @@ fn unknown_findings_fail_and_say_so_in_every_format() {
     let report = with_unknowns();
     // Both halves of the rule are unknown: one finding naming both engines.
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
-    assert!(report.findings.iter().all(|f| f.outcome == Outcome::Unknown));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.outcome == Outcome::Unknown)
+    );
     assert_eq!(report.findings[0].engines.len(), 2);
     let why = tollgate_engine::finding::UNKNOWN_EXPLANATION;
 
@@ -570,7 +574,11 @@ fn unknown_findings_fail_and_say_so_in_every_format() {
     let results = log["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
     for r in results {
-        assert_eq!(r["properties"]["engines"], serde_json::json!(["rego", "cedar"]), "{r}");
+        assert_eq!(
+            r["properties"]["engines"],
+            serde_json::json!(["rego", "cedar"]),
+            "{r}"
+        );
         assert_eq!(r["properties"]["outcome"], "unknown", "{r}");
         assert_eq!(r["properties"]["status"], "unknown", "{r}");
         assert!(r["message"]["text"].as_str().unwrap().contains(why));

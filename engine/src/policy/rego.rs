@@ -392,9 +392,7 @@ impl RegoBundle {
                     .get_or(|| RefCell::new(self.engine.clone()));
                 let mut engine = cell.borrow_mut();
                 engine.set_input(input);
-                engine
-                    .eval_rule(path.to_owned())
-                    .map_err(|e| e.to_string())
+                engine.eval_rule(path.to_owned()).map_err(|e| e.to_string())
             }
         }
     }
