@@ -1091,13 +1091,7 @@ fn an_admin_policy_as_a_string_all_traffic_and_a_split_internet_are_refused_befo
     // the default VPC's own.
     let policies = sb
         .rt
-        .block_on(
-            sb.aws
-                .iam
-                .list_policies()
-                .scope("Local".into())
-                .send(),
-        )
+        .block_on(sb.aws.iam.list_policies().scope("Local".into()).send())
         .unwrap();
     assert!(policies.policies().is_empty(), "{:?}", policies.policies());
     assert!(sb.vpcs_by_owner().is_empty(), "{:?}", sb.vpcs_by_owner());

@@ -115,8 +115,16 @@ fn no_output_echoes_a_seeded_secret() {
             let o = tollgate(
                 dir.path(),
                 &[
-                    "explain", "--stack", &stack, "--resource", "key", "--policies", policies,
-                    "--format", format, "stacks",
+                    "explain",
+                    "--stack",
+                    &stack,
+                    "--resource",
+                    "key",
+                    "--policies",
+                    policies,
+                    "--format",
+                    format,
+                    "stacks",
                 ],
             );
             let out = all(&o);
@@ -145,7 +153,10 @@ fn no_output_echoes_a_seeded_secret() {
         );
         let out = all(&o);
         assert_eq!(o.status.code(), Some(2), "validate {format}: {out}");
-        assert!(out.contains("enable_key_rotaton"), "validate {format}: {out}");
+        assert!(
+            out.contains("enable_key_rotaton"),
+            "validate {format}: {out}"
+        );
         assert_clean(&format!("validate --format {format}"), &out);
     }
 

@@ -226,7 +226,10 @@ mod tests {
         )
         .unwrap();
         let p = &s.resources[0].properties;
-        assert_eq!(p["assume_role_policy"]["Version"], Value::from("2012-10-17"));
+        assert_eq!(
+            p["assume_role_policy"]["Version"],
+            Value::from("2012-10-17")
+        );
         assert_eq!(
             p["inline_policy"][0]["policy"]["Statement"][0]["Action"],
             Value::from("*")
@@ -253,7 +256,11 @@ mod tests {
             errors[0].path.as_deref(),
             Some("$.resources[0].properties.inline_policy[0].policy")
         );
-        assert!(errors[0].message.contains("must be a JSON object"), "{}", errors[0]);
+        assert!(
+            errors[0].message.contains("must be a JSON object"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]

@@ -327,7 +327,12 @@ pub fn evaluate(
     out.findings
         .extend(estate_findings.into_iter().filter(|f| selected(&f.stack)));
     out.evaluations += n;
-    out.findings = merge_mirrored(std::mem::take(&mut out.findings), &prepared, bundle, options);
+    out.findings = merge_mirrored(
+        std::mem::take(&mut out.findings),
+        &prepared,
+        bundle,
+        options,
+    );
     for s in &estate.stacks {
         // A setting that was not mapped leaves its resource judged on the rest.
         out.not_evaluated.extend(
@@ -758,50 +763,50 @@ fn eval_estate(prepared: &[Prepared<'_>], bundle: &PolicyBundle) -> (Vec<Finding
         .map(|&rule| {
             let meta = &bundle.rego.rules()[rule].meta;
             let mut findings = Vec::new();
-            let results = std::iter::once((Outcome::Violation, bundle.rego.eval(rule, input.clone())))
-                .chain(
+            let results =
+                std::iter::once((Outcome::Violation, bundle.rego.eval(rule, input.clone()))).chain(
                     bundle
                         .rego
                         .eval_unknown(rule, input.clone())
                         .map(|r| (Outcome::Unknown, r)),
                 );
             for (outcome, result) in results {
-            match result {
-                Ok(v) => {
-                    for item in deny_items(&v) {
-                        let (msg, stack, resource) = match item {
-                            Ok(d) => d,
-                            Err(e) => {
-                                findings.push(estate_finding(
-                                    meta,
-                                    prepared,
-                                    None,
-                                    None,
-                                    Outcome::Error,
-                                    e,
-                                ));
-                                continue;
-                            }
-                        };
-                        findings.push(estate_finding(
-                            meta,
-                            prepared,
-                            stack.as_deref(),
-                            resource.as_deref(),
-                            outcome,
-                            outcome_message(outcome, msg),
-                        ));
+                match result {
+                    Ok(v) => {
+                        for item in deny_items(&v) {
+                            let (msg, stack, resource) = match item {
+                                Ok(d) => d,
+                                Err(e) => {
+                                    findings.push(estate_finding(
+                                        meta,
+                                        prepared,
+                                        None,
+                                        None,
+                                        Outcome::Error,
+                                        e,
+                                    ));
+                                    continue;
+                                }
+                            };
+                            findings.push(estate_finding(
+                                meta,
+                                prepared,
+                                stack.as_deref(),
+                                resource.as_deref(),
+                                outcome,
+                                outcome_message(outcome, msg),
+                            ));
+                        }
                     }
+                    Err(e) => findings.push(estate_finding(
+                        meta,
+                        prepared,
+                        None,
+                        None,
+                        Outcome::Error,
+                        format!("policy evaluation failed: {e}"),
+                    )),
                 }
-                Err(e) => findings.push(estate_finding(
-                    meta,
-                    prepared,
-                    None,
-                    None,
-                    Outcome::Error,
-                    format!("policy evaluation failed: {e}"),
-                )),
-            }
             }
             findings
         })
@@ -941,7 +946,12 @@ fn rego_findings(
                             },
                             None => *at,
                         };
-                        out.push(Finding::new(meta, &at, outcome, outcome_message(outcome, msg)));
+                        out.push(Finding::new(
+                            meta,
+                            &at,
+                            outcome,
+                            outcome_message(outcome, msg),
+                        ));
                     }
                 }
             }

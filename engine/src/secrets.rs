@@ -116,13 +116,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
         if !p.re.is_match(&current) {
             continue;
         }
-        let replaced = p
-            .re
-            .replace_all(&current, |c: &regex::Captures<'_>| {
-                let kept = p
-                    .keep
-                    .and_then(|g| c.get(g))
-                    .map_or("", |m| m.as_str());
+        let replaced =
+            p.re.replace_all(&current, |c: &regex::Captures<'_>| {
+                let kept = p.keep.and_then(|g| c.get(g)).map_or("", |m| m.as_str());
                 // A URL keeps its scheme and host: only `user:password@` goes.
                 let at = if p.kind == "url-credentials" { "@" } else { "" };
                 format!("{kept}{}{at}", marker(p.kind))
@@ -210,7 +206,11 @@ pub fn canaries() -> Vec<(&'static str, String)> {
     let ghp = ["ghp_", "Zq3Vt9LmW2xY7bK4nR8sT1uP6aQ0cD5eF3gH"].concat();
     let gho = ["gho_", "8hJk2Lm4Np6Qr8St0Uv2Wx4Yz6Ab8Cd0Ef2G"].concat();
     let ghs = ["ghs_", "Aa1Bb2Cc3Dd4Ee5Ff6Gg7Hh8Ii9Jj0Kk1Ll2"].concat();
-    let pat = ["github_pat_", "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEF"].concat();
+    let pat = [
+        "github_pat_",
+        "11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEF",
+    ]
+    .concat();
     let jwt = [
         "eyJhbGciOiJIUzI1NiJ9",
         ".eyJzdWIiOiJjYW5hcnkifQ",
@@ -224,7 +224,12 @@ pub fn canaries() -> Vec<(&'static str, String)> {
     ]
     .concat();
     let whsec = ["whsec_", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"].concat();
-    let url = ["https://deploy:", "hunter2canary", "@git.example.com/repo.git"].concat();
+    let url = [
+        "https://deploy:",
+        "hunter2canary",
+        "@git.example.com/repo.git",
+    ]
+    .concat();
     vec![
         ("aws-access-key-id", aws_id),
         ("aws-secret-access-key", aws_secret),
@@ -300,8 +305,10 @@ mod tests {
         {
             let mut w = RedactingWriter::new(&mut out);
             use std::io::Write;
-            w.write_all(format!("key {}", &canary[..8]).as_bytes()).unwrap();
-            w.write_all(format!("{} end\n", &canary[8..]).as_bytes()).unwrap();
+            w.write_all(format!("key {}", &canary[..8]).as_bytes())
+                .unwrap();
+            w.write_all(format!("{} end\n", &canary[8..]).as_bytes())
+                .unwrap();
         }
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text, "key [REDACTED:aws-access-key-id] end\n");

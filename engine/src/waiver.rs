@@ -524,7 +524,10 @@ mod tests {
         let err = load_waivers(&write(&dir, &format!(r#"{{"waivers": [{bad}]}}"#)), &[&m])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("waive_errors") || err.contains("boolean"), "{err}");
+        assert!(
+            err.contains("waive_errors") || err.contains("boolean"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -109,8 +109,8 @@ fn strings_are_judged_like_objects_in_every_format() {
 #[test]
 fn the_object_form_gives_the_same_findings() {
     for side in ["violating", "compliant"] {
-        let text =
-            std::fs::read_to_string(fixtures().join(format!("stack/{side}/documents.json"))).unwrap();
+        let text = std::fs::read_to_string(fixtures().join(format!("stack/{side}/documents.json")))
+            .unwrap();
         let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
         fn objects(v: &mut serde_json::Value) {
             match v {
@@ -221,7 +221,8 @@ fn a_string_that_is_not_json_is_an_input_error_with_its_place() {
         r#""PolicyDocument": "{Version\""#,
     );
     assert!(
-        e.contains("$.Resources.deploypolicy.Properties.policy") && e.contains("must be valid JSON"),
+        e.contains("$.Resources.deploypolicy.Properties.policy")
+            && e.contains("must be valid JSON"),
         "{e}"
     );
 }

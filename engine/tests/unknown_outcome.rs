@@ -100,7 +100,8 @@ fn the_cedar_unknown_policy_alone_gives_an_unknown_finding_with_its_twins_metada
     assert_eq!(f.title, "A VPC's CIDR block is not the whole internet");
     assert_eq!(f.severity.to_string(), "high");
     assert!(
-        f.message.starts_with("VPC has a CIDR block only known at apply (not judgeable: "),
+        f.message
+            .starts_with("VPC has a CIDR block only known at apply (not judgeable: "),
         "{}",
         f.message
     );
@@ -114,8 +115,16 @@ fn the_same_rule_still_gives_violations_and_passes_its_compliant_twin() {
         assert_eq!(
             outcomes(&report),
             BTreeSet::from([
-                (EngineKind::Rego, "TG-UNK-001".to_owned(), Outcome::Violation),
-                (EngineKind::Cedar, "TG-UNK-001".to_owned(), Outcome::Violation),
+                (
+                    EngineKind::Rego,
+                    "TG-UNK-001".to_owned(),
+                    Outcome::Violation
+                ),
+                (
+                    EngineKind::Cedar,
+                    "TG-UNK-001".to_owned(),
+                    Outcome::Violation
+                ),
             ]),
             "{mode:?}"
         );
@@ -155,10 +164,14 @@ fn malformed_unknown_policies_are_refused_with_their_place() {
     let forbid = "forbid (principal, action, resource is Tollgate::aws_vpc);\n";
     // An outcome that is neither `violation` nor `unknown`.
     let e = load_cedar(&format!("@id(\"A\")\n@outcome(\"maybe\")\n{META}{forbid}")).unwrap_err();
-    assert!(e.contains("x.cedar:1:1") && e.contains("@outcome(\"maybe\")"), "{e}");
+    assert!(
+        e.contains("x.cedar:1:1") && e.contains("@outcome(\"maybe\")"),
+        "{e}"
+    );
     // A permit cannot be unknown.
-    let e = load_cedar("@id(\"p\")\n@outcome(\"unknown\")\npermit (principal, action, resource);\n")
-        .unwrap_err();
+    let e =
+        load_cedar("@id(\"p\")\n@outcome(\"unknown\")\npermit (principal, action, resource);\n")
+            .unwrap_err();
     assert!(e.contains("only a forbid policy"), "{e}");
     // An unknown policy without metadata needs a violation twin.
     let e = load_cedar(&format!("@id(\"A\")\n@outcome(\"unknown\")\n{forbid}")).unwrap_err();
@@ -169,12 +182,18 @@ fn malformed_unknown_policies_are_refused_with_their_place() {
         "@id(\"A\")\n{META}{forbid}\n@id(\"A\")\n@outcome(\"unknown\")\n{other}{forbid}"
     ))
     .unwrap_err();
-    assert!(e.contains("other metadata than its violation policy"), "{e}");
+    assert!(
+        e.contains("other metadata than its violation policy"),
+        "{e}"
+    );
     // The reserved suffix.
     let e = load_cedar(&format!("@id(\"A:unknown\")\n{META}{forbid}")).unwrap_err();
     assert!(e.contains("ends with `:unknown`"), "{e}");
     // A lone unknown policy with metadata of its own is a rule of its own.
-    load_cedar(&format!("@id(\"A\")\n@outcome(\"unknown\")\n{META}{forbid}")).unwrap();
+    load_cedar(&format!(
+        "@id(\"A\")\n@outcome(\"unknown\")\n{META}{forbid}"
+    ))
+    .unwrap();
 }
 
 #[test]

@@ -186,7 +186,11 @@ fn waivers(out: &mut String, report: &Report) {
                 "- ⚠️ **{}** ({}) names {} it does not waive: they still fail (only `waive_errors: true` accepts those).",
                 cell(&u.id),
                 cell(&u.policy),
-                common::plural(u.findings, "error or unknown finding", "error or unknown findings"),
+                common::plural(
+                    u.findings,
+                    "error or unknown finding",
+                    "error or unknown findings"
+                ),
             );
         }
         for u in &w.expired {

@@ -392,7 +392,7 @@ fn rule_errors_are_error_results_everywhere() {
     );
     assert!(
         xml.contains(
-            r#"<testsuite name="payments" tests="35" failures="0" errors="1" skipped="1""#
+            r#"<testsuite name="payments" tests="49" failures="0" errors="1" skipped="1""#
         ),
         "{xml}"
     );
@@ -458,7 +458,7 @@ fn junit_parses_and_counts_one_case_per_stack_and_policy() {
     let xml = out(&mixed(), Format::Junit);
     assert!(
         xml.contains(
-            r#"<testsuite name="payments" tests="35" failures="1" errors="0" skipped="1""#
+            r#"<testsuite name="payments" tests="49" failures="1" errors="0" skipped="1""#
         ),
         "{xml}"
     );
@@ -469,7 +469,7 @@ fn junit_parses_and_counts_one_case_per_stack_and_policy() {
     assert!(xml.contains("overridden: ledger: "), "{xml}");
     assert!(xml.contains("advisory: audit-logs: "), "{xml}");
     assert!(
-        xml.contains(r#"<testsuite name="edge" tests="35" failures="0" errors="0" skipped="0""#),
+        xml.contains(r#"<testsuite name="edge" tests="49" failures="0" errors="0" skipped="0""#),
         "{xml}"
     );
 }
@@ -485,8 +485,7 @@ fn hostile_text_stays_inside_its_cell_and_element() {
         .unwrap()
         .1;
     assert!(
-        failure["message"]
-            .starts_with("logs: a|b\nc <x> & \"q\" 'a' \u{fffd}[31m ("),
+        failure["message"].starts_with("logs: a|b\nc <x> & \"q\" 'a' \u{fffd}[31m ("),
         "{failure:?}"
     );
     let md = out(&report, Format::Markdown);
@@ -553,7 +552,12 @@ fn unknown_findings_fail_and_say_so_in_every_format() {
     let report = with_unknowns();
     // Both halves of the rule are unknown: one finding naming both engines.
     assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
-    assert!(report.findings.iter().all(|f| f.outcome == Outcome::Unknown));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.outcome == Outcome::Unknown)
+    );
     assert_eq!(report.findings[0].engines.len(), 2);
     let why = tollgate_engine::finding::UNKNOWN_EXPLANATION;
 
@@ -570,7 +574,11 @@ fn unknown_findings_fail_and_say_so_in_every_format() {
     let results = log["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 1);
     for r in results {
-        assert_eq!(r["properties"]["engines"], serde_json::json!(["rego", "cedar"]), "{r}");
+        assert_eq!(
+            r["properties"]["engines"],
+            serde_json::json!(["rego", "cedar"]),
+            "{r}"
+        );
         assert_eq!(r["properties"]["outcome"], "unknown", "{r}");
         assert_eq!(r["properties"]["status"], "unknown", "{r}");
         assert!(r["message"]["text"].as_str().unwrap().contains(why));
