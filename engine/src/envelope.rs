@@ -293,8 +293,10 @@ fn read_toml(file: &Path, text: &str) -> Result<serde_json::Value, LoadError> {
             continue;
         }
         if let Some(header) = line.strip_prefix("[[") {
-            let name = header.split("]]").next().unwrap_or_default().trim();
-            let rest = header.splitn(2, "]]").nth(1).map(str::trim);
+            let (name, rest) = match header.split_once("]]") {
+                Some((n, r)) => (n.trim(), Some(r.trim())),
+                None => (header.trim(), None),
+            };
             if name != "envelope" || !rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
                 return Err(at(
                     n,

@@ -44,7 +44,9 @@ pub enum ReadError {
     NotRegular { what: &'static str },
     #[error("file too large: limit {limit} bytes, and it grew past it while being read")]
     Grew { limit: u64 },
-    #[error("UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}")]
+    #[error(
+        "UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}"
+    )]
     NotUtf16 { offset: usize },
     #[error(
         "UTF-16 text; Tollgate's own files must be UTF-8 without BOM (convert it, e.g. `iconv -f UTF-16 -t UTF-8`)"
@@ -84,7 +86,7 @@ pub enum TextEncoding {
 /// UTF-16 without a mark is not guessed at (it fails as "not valid UTF-8" at byte 1 or 0).
 pub fn decode_foreign(bytes: Vec<u8>) -> Result<(String, TextEncoding), ReadError> {
     let utf16 = |rest: &[u8], little: bool, enc| {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err(ReadError::NotUtf16 {
                 offset: rest.len() + 1,
             });
