@@ -107,6 +107,7 @@ fn run(paths: &[std::path::PathBuf], policies: &Path, waivers: Option<&Path>) ->
         bundle: BundleOptions::default(),
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
     };
     check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
 }

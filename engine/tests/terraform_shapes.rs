@@ -170,7 +170,7 @@ fn split_resources_are_linked_the_way_terraform_links_them() {
     // Outside the plan: listed, not refused.
     assert_eq!(s.unmodelled.len(), 1, "{:?}", s.unmodelled);
     assert!(
-        s.unmodelled[0].starts_with("aws_security_group_rule.shared (aws_security_group_rule: the aws_security_group it configures is not in this plan)"),
+        s.unmodelled[0].to_string().starts_with("aws_security_group_rule.shared (aws_security_group_rule: the aws_security_group it configures is not in this plan)"),
         "{:?}",
         s.unmodelled
     );
