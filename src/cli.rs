@@ -122,6 +122,10 @@ struct CheckArgs {
     /// Why the overrides are needed (recorded in every output).
     #[arg(long, value_name = "TEXT", requires = "overrides")]
     reason: Option<String>,
+    /// Wall-clock bound on the run's Rego evaluations, in seconds (default 1800): once it is
+    /// reached, every rule not yet evaluated becomes an error finding (the run fails closed).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_run_time: Option<u64>,
     /// How Rego runs. `vm` (regorus's compiled mode) is for benchmarks only: it turns runtime
     /// errors in rules into "undefined", which fails open.
     #[arg(long, value_enum, default_value_t = RegoModeArg::Interpreter, hide = true)]
@@ -246,6 +250,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
                 RegoModeArg::Vm => RegoMode::Vm,
                 RegoModeArg::Interpreter => RegoMode::Interpreter,
             },
+            run_time_limit: args.max_run_time.map(std::time::Duration::from_secs),
         },
         overrides: args
             .overrides
