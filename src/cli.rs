@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tollgate_engine::check::{self, ChangedFiles, CheckError, CheckSettings};
+use tollgate_engine::envelope::Given;
 use tollgate_engine::fsio::write_atomically;
 use tollgate_engine::import::InputFormat;
 use tollgate_engine::policy::{BundleOptions, Principal, RegoMode};
@@ -54,6 +55,7 @@ enum Command {
     ///
     /// Exit status: 0 when the plan is compliant, 1 when it is not (the file is still written,
     /// and apply will refuse it), 2 on bad input or usage.
+    #[cfg(feature = "provision")]
     Plan(crate::cmd_provision::PlanArgs),
     /// Carry out a plan: refuses one that is not compliant, was edited, was made with other
     /// policies or waivers, or is stale; provisions in dependency order and records each outcome
@@ -61,8 +63,10 @@ enum Command {
     ///
     /// Exit status: 0 applied, 1 refused (not compliant, lock held) or a resource failed, 2 bad
     /// input (edited or stale plan, other policies), 130 stopped by Ctrl-C (state saved).
+    #[cfg(feature = "provision")]
     Apply(crate::cmd_provision::ApplyArgs),
     /// Inspect the state, or release a stuck lock.
+    #[cfg(feature = "provision")]
     State(crate::cmd_provision::StateArgs),
     /// Build, sign and verify policy bundle archives (`bundle.tar.gz`), and make signing keys.
     ///
@@ -126,6 +130,51 @@ struct CheckArgs {
     /// reached, every rule not yet evaluated becomes an error finding (the run fails closed).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     max_run_time: Option<u64>,
+    /// The stack id of every Terraform plan and CloudFormation template checked (default: the
+    /// plan's variable `stack`, a `tollgate.toml`, the `stack` tag every resource shares, the
+    /// file's name). A stack document of that id checked with it gives the envelope instead.
+    #[arg(
+        long,
+        value_name = "ID",
+        help_heading = "Envelope of plans and templates"
+    )]
+    stack: Option<String>,
+    /// Their environment (default: `tollgate.toml`, the plan's variables or common tags; when
+    /// nothing says it, the strict choice `prod`, noted under the report).
+    #[arg(
+        long,
+        value_name = "ENV",
+        help_heading = "Envelope of plans and templates"
+    )]
+    environment: Option<String>,
+    /// Their AWS region (default: `tollgate.toml`, the plan's variables or aws provider).
+    #[arg(
+        long,
+        value_name = "REGION",
+        help_heading = "Envelope of plans and templates"
+    )]
+    region: Option<String>,
+    /// Their account (default: `tollgate.toml`, the variable `account`, else the environment).
+    #[arg(
+        long,
+        value_name = "ACCOUNT",
+        help_heading = "Envelope of plans and templates"
+    )]
+    account: Option<String>,
+    /// Their owner (default: `tollgate.toml`, the variable `owner` or the common `owner` tag).
+    #[arg(
+        long,
+        value_name = "OWNER",
+        help_heading = "Envelope of plans and templates"
+    )]
+    owner: Option<String>,
+    /// Their repository name (default: `tollgate.toml`, the variable `repository`).
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "Envelope of plans and templates"
+    )]
+    repository: Option<String>,
     /// How Rego runs. `vm` (regorus's compiled mode) is for benchmarks only: it turns runtime
     /// errors in rules into "undefined", which fails open.
     #[arg(long, value_enum, default_value_t = RegoModeArg::Interpreter, hide = true)]
@@ -204,8 +253,11 @@ pub fn run() -> Result<ExitCode, Failure> {
         Command::Test(args) => crate::cmd_test::run(args),
         Command::Validate(args) => crate::cmd_validate::run(args),
         Command::Schema(args) => crate::cmd_schema::run(args),
+        #[cfg(feature = "provision")]
         Command::Plan(args) => crate::cmd_provision::plan(args),
+        #[cfg(feature = "provision")]
         Command::Apply(args) => crate::cmd_provision::apply(args),
+        #[cfg(feature = "provision")]
         Command::State(args) => crate::cmd_provision::state(args),
         Command::Bundle(args) => crate::cmd_bundle::run(args),
     }
@@ -231,7 +283,28 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         None => None,
     };
     let (bundle_file, verify_key) = (args.bundle, args.verify_key);
+    let envelope = Given {
+        stack: args.stack,
+        environment: args.environment,
+        region: args.region,
+        account: args.account,
+        owner: args.owner,
+        repository: args.repository,
+    };
+    for (flag, value) in [
+        ("--stack", &envelope.stack),
+        ("--environment", &envelope.environment),
+    ] {
+        if let Some(v) = value
+            && !tollgate_engine::model::is_identifier(v)
+        {
+            return Err(Failure::Usage(format!(
+                "{flag} `{v}`: ids are letters, digits, `_` and `-`, starting with a letter or digit"
+            )));
+        }
+    }
     let settings = CheckSettings {
+        envelope,
         input_format: match args.input_format {
             InputFormatArg::Auto => InputFormat::Auto,
             InputFormatArg::Stack => InputFormat::Stack,

@@ -486,7 +486,8 @@ pub fn apply(args: ApplyArgs) -> Result<ExitCode, Failure> {
     // From here on the lock is held: a signal must not leave it behind.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let applying = Arc::new(AtomicBool::new(false));
-    let signals = Signals::new(&rt).map_err(|e| usage(format!("installing signal handlers: {e}")))?;
+    let signals =
+        Signals::new(&rt).map_err(|e| usage(format!("installing signal handlers: {e}")))?;
     rt.spawn(on_signals(
         signals,
         backend.clone(),

@@ -4,6 +4,7 @@
 mod cli;
 mod cmd_bundle;
 mod cmd_explain;
+#[cfg(feature = "provision")]
 mod cmd_provision;
 mod cmd_schema;
 mod cmd_test;

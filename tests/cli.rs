@@ -877,4 +877,129 @@ fn fault_cedar_nested_deeply_in_every_construct_is_refused_by_check_and_validate
             );
         }
     }
+/// The long flags a `--help` text lists (`--help` and `--version` aside).
+fn long_flags(help: &str) -> std::collections::BTreeSet<String> {
+    let re = regex::Regex::new(r"(?m)^\s+(?:-[A-Za-z], )?(--[a-z][a-z0-9-]*)").unwrap();
+    re.captures_iter(help)
+        .map(|c| c[1].to_owned())
+        .filter(|f| f != "--help" && f != "--version")
+        .collect()
+}
+
+/// The subcommands a `--help` text lists under `Commands:` (`help` aside).
+fn subcommands(help: &str) -> Vec<String> {
+    let Some((_, rest)) = help.split_once("Commands:\n") else {
+        return vec![];
+    };
+    rest.lines()
+        .take_while(|l| l.starts_with("  "))
+        // A command's name starts its line; wrapped descriptions are indented further.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_flag_in_help_appears_on_its_doc_page() {
+    let mut pages = vec![
+        ("check", "docs/check.md"),
+        ("explain", "docs/explain.md"),
+        ("test", "docs/test.md"),
+        ("validate", "docs/validate.md"),
+        ("schema", "docs/schema.md"),
+        ("bundle", "docs/bundle.md"),
+    ];
+    if cfg!(feature = "provision") {
+        pages.extend([
+            ("plan", "docs/provisioning.md"),
+            ("apply", "docs/provisioning.md"),
+            ("state", "docs/provisioning.md"),
+        ]);
+    }
+    let top = stdout(&tollgate(&["--help"]));
+    let mut listed = subcommands(&top);
+    listed.sort();
+    let mut documented: Vec<String> = pages.iter().map(|(c, _)| (*c).to_owned()).collect();
+    documented.sort();
+    assert_eq!(listed, documented, "every command has a doc page");
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut missing = vec![];
+    for (command, page) in pages {
+        assert!(readme.contains(page), "README links {page}");
+        let text = std::fs::read_to_string(root().join(page)).unwrap();
+        // The command and each of its subcommands.
+        let mut todo = vec![vec![command.to_owned()]];
+        while let Some(path) = todo.pop() {
+            let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+            args.push("--help");
+            let o = tollgate(&args);
+            assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+            let help = stdout(&o);
+            for flag in long_flags(&help) {
+                if !text.contains(&flag) {
+                    missing.push(format!("{} {flag} (not in {page})", path.join(" ")));
+                }
+            }
+            for sub in subcommands(&help) {
+                let mut p = path.clone();
+                p.push(sub);
+                todo.push(p);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "flags missing from their pages: {missing:#?}");
+}
+
+/// Issue 9 item 1: a plain plan is checked as given; the envelope flags apply to plans and
+/// templates, what nothing gives is judged the strict way and said once under the table.
+#[test]
+fn plans_take_their_envelope_from_flags_or_the_strict_default() {
+    let o = tollgate(&["check", "fixtures/terraform/shapes/state.json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(
+        out.matches("judged as prod (the strict default)").count(),
+        1,
+        "{out}"
+    );
+    let o = tollgate(&[
+        "check",
+        "fixtures/terraform/shapes/state.json",
+        "--environment",
+        "dev",
+        "--stack",
+        "legacy",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["stacks"][0]["stack"], "legacy");
+    assert_eq!(v["stacks"][0]["envelope"]["environment"]["value"], "dev");
+    assert_eq!(
+        v["stacks"][0]["envelope"]["environment"]["from"],
+        "flag --environment"
+    );
+    assert_eq!(v["stacks"][0]["envelope"]["stack"]["from"], "flag --stack");
+    let o = tollgate(&["check", "stacks/cache.json", "--environment", "dev"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("apply to Terraform plans"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tollgate(&[
+        "check",
+        "fixtures/terraform/shapes/state.json",
+        "--environment",
+        "not an id",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("--environment `not an id`"),
+        "{}",
+        stderr(&o)
+    );
 }

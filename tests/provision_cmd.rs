@@ -7,7 +7,7 @@
 //! never reaches a provider; edited, other-policy and stale plans are refused; a process killed
 //! (SIGKILL) at several points, or stopped with SIGINT, converges on re-apply with exactly one
 //! object per resource; held locks (file and S3) name their holder and are released by id.
-
+#![cfg(feature = "provision")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::BTreeMap;
@@ -1035,9 +1035,7 @@ fn signal(child: &Child, sig: &str) {
 /// The `n`-th (from 0) CreateVpc call, and only it.
 fn nth_create_vpc(n: usize) -> impl Fn(&tollgate_testkit::proxy::Request) -> bool {
     let seen = std::sync::atomic::AtomicUsize::new(0);
-    move |r| {
-        r.is_action("CreateVpc") && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == n
-    }
+    move |r| r.is_action("CreateVpc") && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == n
 }
 
 #[test]
@@ -1112,7 +1110,11 @@ fn fault_a_second_ctrl_c_exits_at_once_and_still_releases_the_lock() {
         );
         std::thread::sleep(Duration::from_millis(10));
     };
-    assert_eq!(gate.waiting(), 1, "exited before the held call was answered");
+    assert_eq!(
+        gate.waiting(),
+        1,
+        "exited before the held call was answered"
+    );
     let o = child.wait_with_output().unwrap();
     assert_eq!(status.code(), Some(130), "{}", both(&o));
     assert!(stderr(&o).contains("the lock is released"), "{}", both(&o));
@@ -1227,7 +1229,11 @@ fn fault_kill_9_mid_apply_crash_resume_harness() {
     assert_eq!(state.resources.len(), N);
     let by = sb.vpcs_by_owner();
     for (address, r) in &state.resources {
-        assert_eq!(r.status, tollgate_providers::state::Status::Applied, "{address}");
+        assert_eq!(
+            r.status,
+            tollgate_providers::state::Status::Applied,
+            "{address}"
+        );
         assert_eq!(
             by[address],
             vec![r.handle.as_ref().unwrap().provider_id.clone()],

@@ -28,6 +28,8 @@ pub struct CheckSettings {
     pub overrides: Vec<waiver::Override>,
     /// Check only the stacks these files touch (and the stacks that depend on them).
     pub changed: Option<ChangedFiles>,
+    /// Envelope values for every plan and template checked (`--stack`, `--environment`, …).
+    pub envelope: crate::envelope::Given,
 }
 
 /// Files changed since a git reference (`--changed-since`), as absolute paths.
@@ -144,8 +146,20 @@ pub fn run_with_bundle(
     waiver::check_overrides(&settings.overrides, &bundle.metas()).map_err(CheckError::Usage)?;
     let estate = {
         let _span = tracing::info_span!("load_inputs").entered();
-        load::load_estate_as(&settings.paths, registry, settings.input_format)?
+        load::load_estate_with(
+            &settings.paths,
+            registry,
+            &load::LoadOptions {
+                format: settings.input_format,
+                envelope: settings.envelope.clone(),
+            },
+        )?
     };
+    if !settings.envelope.is_empty() && !estate.stacks.iter().any(|s| s.origin.is_imported()) {
+        return Err(CheckError::Usage(
+            "--stack, --environment, --region, --account, --owner and --repository apply to Terraform plans and CloudFormation templates; every input here is a stack document, which states its own envelope".into(),
+        ));
+    }
     let selection = settings
         .changed
         .as_ref()

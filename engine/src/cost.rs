@@ -197,6 +197,9 @@ pub struct StackCost {
     pub resources: Vec<(usize, f64)>,
     /// `(resource index, why it could not be priced)`.
     pub errors: Vec<(usize, String)>,
+    /// Why nothing was priced, when the stack's region has no price catalogue: its cost is
+    /// "not estimated" (reported; only the budget rules that need the estimate fail).
+    pub not_estimated: Option<String>,
 }
 
 /// Estimates every resource of a stack that exists after the change (deletions cost nothing).

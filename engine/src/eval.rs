@@ -156,8 +156,18 @@ pub fn evaluate(
         .extend(estate_findings.into_iter().filter(|f| selected(&f.stack)));
     out.evaluations += n;
     for s in &estate.stacks {
-        out.not_evaluated
-            .extend(s.unmodelled.iter().map(|u| format!("{}/{u}", s.id)));
+        // A setting that was not mapped leaves its resource judged on the rest.
+        out.not_evaluated.extend(
+            s.unmodelled
+                .iter()
+                .filter(|u| u.attribute.is_none())
+                .map(|u| format!("{}/{u}", s.id)),
+        );
+        if selected(&s.id) {
+            let file = s.source.file.display().to_string();
+            out.findings
+                .extend(crate::coverage::unmodelled_findings(s, &file));
+        }
     }
     out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.not_evaluated.sort();
@@ -173,31 +183,16 @@ pub(crate) fn prepare<'a>(
 ) -> Prepared<'a> {
     let cost = match bundle.prices.get(&stack.region) {
         Some(prices) => cost::estimate_stack(stack, registry, prices),
+        // No catalogue for the region: the stack's cost is not estimated (said once, for the
+        // stack), not an error on every priced resource; the budget rules that need the
+        // estimate fail on their own.
         None => StackCost {
-            monthly_usd: 0.0,
-            resources: vec![],
-            errors: stack
-                .resources
-                .iter()
-                .enumerate()
-                // Like the estimator: only what exists after the change is priced.
-                .filter(|(_, r)| {
-                    r.change.remains()
-                        && registry
-                            .get(&r.type_name)
-                            .is_some_and(|t| !t.cost.is_empty())
-                })
-                .map(|(i, _)| {
-                    (
-                        i,
-                        format!(
-                            "no price catalogue for region `{}` in {}/data",
-                            stack.region,
-                            bundle.dir.display()
-                        ),
-                    )
-                })
-                .collect(),
+            not_estimated: Some(format!(
+                "no price catalogue for region `{}` in {}",
+                stack.region,
+                bundle.dir.join("data").display()
+            )),
+            ..StackCost::default()
         },
     };
     let cost_usd = (cost.monthly_usd * 100.0).round() / 100.0;
@@ -245,7 +240,11 @@ pub(crate) fn prepare<'a>(
         },
     );
     put("estimated_monthly_cost_usd", Value::from(cost_usd));
-    put("cost_complete", Value::from(cost.errors.is_empty()));
+    put(
+        "cost_complete",
+        Value::from(cost.errors.is_empty() && cost.not_estimated.is_none()),
+    );
+    put("cost_estimated", Value::from(cost.not_estimated.is_none()));
     put("resource_count", Value::from(stack.resources.len() as u64));
     let meta = Value::from(meta);
 
@@ -314,7 +313,8 @@ fn stack_facts<'a>(stack: &'a Stack, cost: &StackCost) -> StackFacts<'a> {
             .map(|b| b.alert_thresholds_pct.as_slice())
             .unwrap_or_default(),
         estimated_monthly_cost_usd: cost.monthly_usd,
-        cost_complete: cost.errors.is_empty(),
+        cost_complete: cost.errors.is_empty() && cost.not_estimated.is_none(),
+        cost_estimated: cost.not_estimated.is_none(),
     }
 }
 
@@ -374,6 +374,9 @@ fn eval_resource(
             p,
             &mut findings,
         );
+    }
+    if !had_rules && r.change.remains() {
+        findings.extend(crate::coverage::unjudged_finding(r, registry, &at));
     }
     let taggable = registry.get(&r.type_name).is_some_and(|t| t.taggable);
     let actions = actions_for(r.change);

@@ -234,7 +234,8 @@ pub fn explain_resource(s: &ResourceSettings) -> Result<ResourceExplanation, Exp
             .any(|rule| rule.meta.id == *p && rule.scope != Scope::Resource);
         // Tollgate's own checks (`TG-COST-000`, `TG-AUTHZ-001`) can concern any resource.
         let is_builtin = p == crate::eval::cost_meta().id.as_str()
-            || p == bundle.cedar.not_permitted_meta().id.as_str();
+            || p == bundle.cedar.not_permitted_meta().id.as_str()
+            || crate::coverage::metas().iter().any(|m| m.id == *p);
         if rego_rules.is_empty() && cedar_policies.is_empty() && !is_stack_rule && !is_builtin {
             return Err(ExplainError::NotFound(format!(
                 "policy `{p}` does not apply to {}/{} ({})",
@@ -1063,6 +1064,11 @@ mod tests {
                 ) else {
                     continue;
                 };
+                // Coverage gaps are about what an importer could not model (their fixtures are
+                // templates): there is no rule on a modelled resource to explain.
+                if crate::coverage::metas().iter().any(|m| m.id == policy) {
+                    continue;
+                }
                 for (side, fires) in [("violating", true), ("compliant", false)] {
                     let side_dir = dir.join(side);
                     let stack = fixture_files(&side_dir).into_iter().find_map(|file| {

@@ -44,18 +44,85 @@ pub enum ReadError {
     NotRegular { what: &'static str },
     #[error("file too large: limit {limit} bytes, and it grew past it while being read")]
     Grew { limit: u64 },
+    #[error(
+        "UTF-16 text (it starts with a UTF-16 byte-order mark) that does not decode at byte {offset}"
+    )]
+    NotUtf16 { offset: usize },
+    #[error(
+        "UTF-16 text; Tollgate's own files must be UTF-8 without BOM (convert it, e.g. `iconv -f UTF-16 -t UTF-8`)"
+    )]
+    Utf16,
 }
 
 /// Reads a whole text file: a regular file only, at most `limit` bytes (see
 /// [`crate::fsio::read_bounded`]), UTF-8 without a byte-order mark.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
-    let bytes = crate::fsio::read_bounded(path, limit)?;
+    decode_utf8(read_bytes(path, limit)?)
+}
+
+/// UTF-8 without a byte-order mark: the only encoding Tollgate's own files (stack documents,
+/// policies, waivers) may use.
+pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, ReadError> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(ReadError::ByteOrderMark);
     }
     String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
         offset: e.utf8_error().valid_up_to(),
     })
+}
+
+/// How a file another tool wrote (a plan, a template) was encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    /// UTF-8 after a byte-order mark (Windows tools write one).
+    Utf8Bom,
+    /// UTF-16 after its byte-order mark (PowerShell's `>` writes UTF-16LE).
+    Utf16Le,
+    Utf16Be,
+}
+
+/// Text written by another tool: UTF-8, with or without a byte-order mark, or UTF-16 with one.
+/// UTF-16 without a mark is not guessed at (it fails as "not valid UTF-8" at byte 1 or 0).
+pub fn decode_foreign(bytes: Vec<u8>) -> Result<(String, TextEncoding), ReadError> {
+    let utf16 = |rest: &[u8], little: bool, enc| {
+        if rest.len() % 2 != 0 {
+            return Err(ReadError::NotUtf16 {
+                offset: rest.len() + 1,
+            });
+        }
+        let units = rest.chunks_exact(2).map(|p| {
+            if little {
+                u16::from_le_bytes([p[0], p[1]])
+            } else {
+                u16::from_be_bytes([p[0], p[1]])
+            }
+        });
+        let mut text = String::with_capacity(rest.len() / 2);
+        for (i, c) in char::decode_utf16(units).enumerate() {
+            match c {
+                Ok(c) => text.push(c),
+                Err(_) => return Err(ReadError::NotUtf16 { offset: 2 + 2 * i }),
+            }
+        }
+        Ok((text, enc))
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, true, TextEncoding::Utf16Le),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, false, TextEncoding::Utf16Be),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => std::str::from_utf8(rest)
+            .map(|t| (t.to_owned(), TextEncoding::Utf8Bom))
+            .map_err(|e| ReadError::NotUtf8 {
+                offset: 3 + e.valid_up_to(),
+            }),
+        _ => decode_utf8(bytes).map(|t| (t, TextEncoding::Utf8)),
+    }
+}
+
+/// Reads a whole file: a regular file only, at most `limit` bytes (see
+/// [`crate::fsio::read_bounded`]).
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    crate::fsio::read_bounded(path, limit)
 }
 
 /// The line and column of a byte offset in `text`.

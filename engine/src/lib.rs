@@ -7,6 +7,8 @@
 pub mod bundle;
 pub mod check;
 pub mod cost;
+pub mod coverage;
+pub mod envelope;
 pub mod eval;
 pub mod explain;
 pub mod finding;

@@ -13,6 +13,7 @@ use regorus::Value;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::envelope::{self, Given};
 use crate::import::InputFormat;
 use crate::json::{self, JsonError, LineCol, LineCounter, Strict};
 use crate::model::{Budget, Estate, Origin, Reference, Resource, Source, Stack, is_identifier};
@@ -213,6 +214,33 @@ pub fn load_estate_as(
     registry: &Registry,
     format: InputFormat,
 ) -> Result<Estate, LoadErrors> {
+    load_estate_with(
+        paths,
+        registry,
+        &LoadOptions {
+            format,
+            envelope: Given::default(),
+        },
+    )
+}
+
+/// How to read a set of inputs.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// What the inputs are (`Auto`: each file's content decides).
+    pub format: InputFormat,
+    /// Envelope values for every plan and template (the command line's flags); see
+    /// [`crate::envelope`] for the order in which envelope sources are taken.
+    pub envelope: Given,
+}
+
+/// Loads and checks the stacks in `paths` as `options` say.
+pub fn load_estate_with(
+    paths: &[PathBuf],
+    registry: &Registry,
+    options: &LoadOptions,
+) -> Result<Estate, LoadErrors> {
+    let format = options.format;
     let files = expand_paths(paths)?;
     let results: Vec<Result<Stack, Vec<LoadError>>> = files
         .par_iter()
@@ -227,7 +255,7 @@ pub fn load_estate_as(
         }
     }
     if errors.is_empty() {
-        stacks = merge_plans(stacks, &mut errors);
+        stacks = merge_plans(stacks, &options.envelope, &mut errors);
     }
     if errors.is_empty() {
         stacks.sort_by(|a, b| a.id.cmp(&b.id));
@@ -296,12 +324,27 @@ pub fn load_stack_file(
     registry: &Registry,
     format: InputFormat,
 ) -> Result<Stack, Vec<LoadError>> {
-    let text = json::read_text(file, json::MAX_FILE_BYTES)
-        .map_err(|e| vec![LoadError::new(file, LoadErrorKind::Read, e.to_string())])?;
+    let read_error =
+        |e: json::ReadError| vec![LoadError::new(file, LoadErrorKind::Read, e.to_string())];
+    // Plans and templates are other tools' files: a byte-order mark or UTF-16 (PowerShell's `>`)
+    // is decoded. Stack documents are Tollgate's own: UTF-8 without a mark.
+    let (text, encoding) = json::read_bytes(file, json::MAX_FILE_BYTES)
+        .and_then(json::decode_foreign)
+        .map_err(read_error)?;
     let format = match format {
         InputFormat::Auto => InputFormat::detect(file, &text),
         f => f,
     };
+    match (format, encoding) {
+        (InputFormat::Stack | InputFormat::Auto, json::TextEncoding::Utf8Bom) => {
+            return Err(read_error(json::ReadError::ByteOrderMark));
+        }
+        (
+            InputFormat::Stack | InputFormat::Auto,
+            json::TextEncoding::Utf16Le | json::TextEncoding::Utf16Be,
+        ) => return Err(read_error(json::ReadError::Utf16)),
+        _ => {}
+    }
     match format {
         InputFormat::TerraformPlan => crate::import::terraform::parse_plan(file, &text, registry),
         InputFormat::CloudFormation => {
@@ -427,6 +470,7 @@ pub fn parse_stack(file: &Path, text: &str, registry: &Registry) -> Result<Stack
         source: Source::new(file, top),
         origin: Origin::Document,
         unmodelled: Vec::new(),
+        envelope: Default::default(),
     })
 }
 
@@ -587,12 +631,39 @@ pub(crate) fn collect_references(root: &Value, root_path: &str, out: &mut Vec<Re
 
 /// A plan or template checked together with the stack document of the same id replaces that
 /// document's resources and keeps its envelope (repository, owner, budget, dependencies). A plan
-/// or template checked alone must say its environment and region itself.
-fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
+/// or template checked alone takes its envelope from the flags, the repository's
+/// `tollgate.toml`, what it says itself, or the strict defaults ([`crate::envelope`]).
+fn merge_plans(stacks: Vec<Stack>, given: &Given, errors: &mut Vec<LoadError>) -> Vec<Stack> {
     let (plans, mut docs): (Vec<Stack>, Vec<Stack>) =
         stacks.into_iter().partition(|s| s.origin.is_imported());
     let mut out = Vec::with_capacity(docs.len() + plans.len());
-    for plan in plans {
+    let mut configs = envelope::Configs::default();
+    for mut plan in plans {
+        let config = match configs.for_input(&plan.source.file) {
+            Ok(c) => c,
+            Err(e) => {
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+                continue;
+            }
+        };
+        envelope::resolve(&mut plan, given, config.as_deref());
+        if !is_identifier(&plan.id) {
+            let from = plan
+                .envelope
+                .get("stack")
+                .map_or_else(String::new, |r| format!(" (from {})", r.from));
+            errors.push(
+                LoadError::new(
+                    &plan.source.file,
+                    LoadErrorKind::Shape,
+                    format!("`{}`{from} is not a valid stack id", plan.id),
+                )
+                .help("ids are letters, digits, `_` and `-`, starting with a letter or digit"),
+            );
+            continue;
+        }
         match docs
             .iter()
             .position(|d| d.id == plan.id && d.origin == Origin::Document)
@@ -600,6 +671,7 @@ fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
             Some(i) => {
                 let doc = docs.swap_remove(i);
                 out.push(Stack {
+                    envelope: envelope::from_document(&doc),
                     resources: plan.resources,
                     source: plan.source,
                     origin: plan.origin,
@@ -608,15 +680,7 @@ fn merge_plans(stacks: Vec<Stack>, errors: &mut Vec<LoadError>) -> Vec<Stack> {
                 });
             }
             None => {
-                match plan.origin {
-                    Origin::CloudFormation => {
-                        errors.extend(crate::import::cloudformation::unfilled_envelope(&plan));
-                    }
-                    Origin::TerraformPlan => {
-                        errors.extend(crate::import::terraform::unfilled_envelope(&plan));
-                    }
-                    Origin::Document => {}
-                }
+                envelope::strict_defaults(&mut plan);
                 out.push(plan)
             }
         }

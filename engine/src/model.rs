@@ -53,12 +53,17 @@ pub struct Stack {
     pub resources: Vec<Resource>,
     pub source: Source,
     pub origin: Origin,
-    /// Resources read from the input whose type is not registered (`address (type)`): nothing
-    /// can judge them, so they are reported as not evaluated rather than passed.
-    pub unmodelled: Vec<String>,
+    /// What was read from the input that no rule can see: resources whose type is not
+    /// registered (or that configure an object outside the input), and settings of modelled
+    /// resources the importer could not map. Each is a coverage finding (`TG-COV-001`,
+    /// `TG-COV-003`), not a silent pass.
+    pub unmodelled: Vec<Unmodelled>,
     /// Resources that policies judge but Tollgate does not provision: resource ids or type
     /// names, each with the reason (who manages them instead).
     pub managed_elsewhere: BTreeMap<String, String>,
+    /// For a plan or template: where each envelope field came from ([`crate::envelope`]).
+    /// Empty for stack documents, which state their envelope.
+    pub envelope: crate::envelope::Envelope,
 }
 
 impl Stack {
@@ -69,6 +74,93 @@ impl Stack {
             .get(&resource.id)
             .or_else(|| self.managed_elsewhere.get(&resource.type_name))
             .map(String::as_str)
+    }
+}
+
+/// Something an importer read but could not model: a whole resource (its type is not
+/// registered, or the object it configures is not in the input), or one setting of a modelled
+/// resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unmodelled {
+    /// The resource as the input names it: a plan address, a logical id.
+    pub address: String,
+    /// Its type as the input names it (`random_id`, `AWS::CloudWatch::Alarm`).
+    pub type_name: String,
+    /// The setting that was not mapped (an input path such as `Policies`), when the resource
+    /// itself is modelled; `None` when the whole resource is not.
+    pub attribute: Option<String>,
+    /// Why, when there is more to say than "not registered".
+    pub reason: Option<String>,
+    /// Where it starts in its file.
+    pub position: LineCol,
+}
+
+impl Unmodelled {
+    /// A resource of a type Tollgate does not model.
+    pub fn resource(
+        address: impl Into<String>,
+        type_name: impl Into<String>,
+        position: LineCol,
+    ) -> Self {
+        Self {
+            address: address.into(),
+            type_name: type_name.into(),
+            attribute: None,
+            reason: None,
+            position,
+        }
+    }
+
+    /// A setting of a modelled resource that the importer could not map.
+    pub fn setting(
+        address: impl Into<String>,
+        type_name: impl Into<String>,
+        attribute: impl Into<String>,
+        position: LineCol,
+    ) -> Self {
+        Self {
+            attribute: Some(attribute.into()),
+            ..Self::resource(address, type_name, position)
+        }
+    }
+
+    /// With the reason said.
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Whether it is an AWS resource (Terraform's `aws_…`, CloudFormation's `AWS::…`): a gap
+    /// there fails until waived; other providers' gaps are advisory.
+    pub fn is_aws(&self) -> bool {
+        self.type_name.starts_with("aws_")
+            || self.type_name.starts_with("AWS::")
+            || self.type_name.starts_with("Fn::ForEach")
+    }
+}
+
+impl std::fmt::Display for Unmodelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.attribute, &self.reason) {
+            (None, None) => write!(f, "{} ({})", self.address, self.type_name),
+            (None, Some(r)) => write!(f, "{} ({}: {r})", self.address, self.type_name),
+            (Some(a), None) => write!(f, "{} ({}: `{a}` not read)", self.address, self.type_name),
+            (Some(a), Some(r)) => {
+                write!(
+                    f,
+                    "{} ({}: `{a}` not read: {r})",
+                    self.address, self.type_name
+                )
+            }
+        }
+    }
+}
+
+/// Compares with the text reports show (`address (type)`).
+impl PartialEq<&str> for Unmodelled {
+    fn eq(&self, other: &&str) -> bool {
+        let shown: &str = &self.to_string();
+        shown == *other
     }
 }
 

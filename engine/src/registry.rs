@@ -1,9 +1,10 @@
 //! The type registry: every resource type Tollgate knows, registered once.
 //!
 //! For each type it records the property schema (which the loader validates documents against and
-//! from which the Cedar schema is generated), whether the type carries tags, its provider, and its
-//! cost model (components priced from the catalogue in `policies/data/`). The registry is data,
-//! shipped inside the binary from `engine/registry/types.json`.
+//! from which the Cedar schema is generated), whether the type carries tags, its provider, its
+//! cost model (components priced from the catalogue in `policies/data/`) and its coverage: the
+//! policy families whose type-specific rules judge it, or why nothing needs to. The registry is
+//! data, shipped inside the binary from `engine/registry/types.json`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -84,6 +85,26 @@ pub enum CostComponent {
     PerUnit { price: String, quantity: String },
 }
 
+/// Which policy families judge a type, or why none needs to: written down for every type, so a
+/// resource that no rule looks at is a decision someone made, not an accident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Coverage {
+    /// The families whose type-specific rules judge it (`encryption`, `network`, …).
+    Families(Vec<String>),
+    /// It holds nothing a policy needs to see, for this reason.
+    NothingToJudge(String),
+}
+
+impl Coverage {
+    /// The families that judge the type (none when it holds nothing to judge).
+    pub fn families(&self) -> &[String] {
+        match self {
+            Self::Families(f) => f,
+            Self::NothingToJudge(_) => &[],
+        }
+    }
+}
+
 /// One registered resource type.
 #[derive(Debug, Clone)]
 pub struct TypeDef {
@@ -96,6 +117,18 @@ pub struct TypeDef {
     pub properties: BTreeMap<String, PropType>,
     pub usage: BTreeMap<String, PropType>,
     pub cost: Vec<CostComponent>,
+    pub coverage: Coverage,
+}
+
+/// The `provider` of a type Tollgate judges but does not provision yet: `plan` names it so.
+pub const NOT_PROVISIONED: &str = "none";
+
+impl TypeDef {
+    /// Whether some provider of Tollgate's provisions this type (its `provider` is not
+    /// [`NOT_PROVISIONED`]).
+    pub fn is_provisioned(&self) -> bool {
+        self.provider != NOT_PROVISIONED
+    }
 }
 
 /// All registered types, by name.
@@ -126,6 +159,16 @@ struct TypeFile {
     usage: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     cost: Vec<CostFile>,
+    coverage: CoverageFile,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageFile {
+    #[serde(default)]
+    families: Option<Vec<String>>,
+    #[serde(default)]
+    nothing_to_judge: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +229,7 @@ impl Registry {
                 .into_iter()
                 .map(|c| CostComponent::from_file(c, &name))
                 .collect::<Result<_, _>>()?;
+            let coverage = Coverage::from_file(t.coverage, &name)?;
             types.insert(
                 name.clone(),
                 TypeDef {
@@ -198,6 +242,7 @@ impl Registry {
                     properties,
                     usage,
                     cost,
+                    coverage,
                 },
             );
         }
@@ -215,6 +260,32 @@ impl Registry {
     /// The registered name closest to `name`, for "did you mean" hints.
     pub fn suggest(&self, name: &str) -> Option<&str> {
         closest(name, self.types.keys().map(String::as_str))
+    }
+}
+
+impl Coverage {
+    fn from_file(c: CoverageFile, type_name: &str) -> Result<Self, RegistryError> {
+        let err = |m: &str| Err(RegistryError(format!("{type_name}: coverage {m}")));
+        match (c.families, c.nothing_to_judge) {
+            (Some(families), None) => {
+                if families.is_empty() {
+                    return err("lists no families: name them, or say `nothing_to_judge` and why");
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                for f in &families {
+                    if f.trim().is_empty() || f.trim() != f {
+                        return err(&format!("names a blank or padded family `{f}`"));
+                    }
+                    if !seen.insert(f.as_str()) {
+                        return err(&format!("names the family `{f}` twice"));
+                    }
+                }
+                Ok(Self::Families(families))
+            }
+            (None, Some(reason)) if !reason.trim().is_empty() => Ok(Self::NothingToJudge(reason)),
+            (None, Some(_)) => err("says `nothing_to_judge` without a reason"),
+            _ => err("is either {\"families\": [...]} or {\"nothing_to_judge\": \"reason\"}"),
+        }
     }
 }
 
@@ -383,6 +454,51 @@ mod tests {
         let bucket = registry.get("aws_s3_bucket").unwrap();
         assert!(bucket.taggable);
         assert!(!bucket.cost.is_empty());
+        assert!(bucket.coverage.families().iter().any(|f| f == "encryption"));
+        let association = registry.get("aws_route_table_association").unwrap();
+        assert!(matches!(association.coverage, Coverage::NothingToJudge(_)));
+    }
+
+    /// A registry with one type whose coverage is `coverage` (JSON).
+    fn with_coverage(coverage: &str) -> Result<Registry, RegistryError> {
+        Registry::parse(&format!(
+            r#"{{"types": {{"x_thing": {{"provider": "x", "taggable": false, "properties": {{}}, "coverage": {coverage}}}}}}}"#
+        ))
+    }
+
+    #[test]
+    fn coverage_is_required_and_is_one_of_two_forms() {
+        let ok = with_coverage(r#"{"families": ["network", "encryption"]}"#).unwrap();
+        assert_eq!(
+            ok.get("x_thing").unwrap().coverage.families(),
+            ["network", "encryption"]
+        );
+        let ok = with_coverage(r#"{"nothing_to_judge": "links two things"}"#).unwrap();
+        assert_eq!(
+            ok.get("x_thing").unwrap().coverage,
+            Coverage::NothingToJudge("links two things".into())
+        );
+        for (bad, says) in [
+            (r#"{}"#, "is either"),
+            (
+                r#"{"families": ["network"], "nothing_to_judge": "both"}"#,
+                "is either",
+            ),
+            (r#"{"families": []}"#, "lists no families"),
+            (r#"{"families": ["network", "network"]}"#, "twice"),
+            (r#"{"families": [" "]}"#, "blank"),
+            (r#"{"nothing_to_judge": "  "}"#, "without a reason"),
+            (r#"{"family": ["network"]}"#, "unknown field"),
+        ] {
+            let err = with_coverage(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let err = Registry::parse(
+            r#"{"types": {"x_thing": {"provider": "x", "taggable": false, "properties": {}}}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("missing field `coverage`"), "{err}");
     }
 
     #[test]

@@ -65,7 +65,13 @@ pub struct StackResult {
     pub failing: usize,
     pub verdict: Verdict,
     pub estimated_monthly_cost_usd: f64,
+    /// Why the cost is not estimated (no price catalogue for the stack's region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_not_estimated: Option<String>,
     pub monthly_limit_usd: Option<i64>,
+    /// For a plan or template: each envelope field's value and where it came from.
+    #[serde(skip_serializing_if = "crate::envelope::Envelope::is_empty")]
+    pub envelope: crate::envelope::Envelope,
 }
 
 /// Everything a check found.
@@ -84,6 +90,10 @@ pub struct Report {
     pub selection: Option<crate::check::Selection>,
     /// `stack/resource` of resources only generic rules (tagging, authorisation) judged.
     pub not_evaluated: Vec<String>,
+    /// What the strict envelope defaults decided for plans and templates that did not say
+    /// (one line for people; `stacks[].envelope` has the details).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub envelope_note: Option<String>,
 }
 
 /// Which Tollgate made the report.
@@ -131,7 +141,9 @@ impl Report {
                     failing: mine.iter().filter(|f| f.fails()).count(),
                     verdict: Verdict::of(mine.iter().copied()),
                     estimated_monthly_cost_usd: round_cents(cost.monthly_usd),
+                    cost_not_estimated: cost.not_estimated.clone(),
                     monthly_limit_usd: s.budget.as_ref().map(|b| b.monthly_limit_usd),
+                    envelope: s.envelope.clone(),
                 }
             })
             .collect();
@@ -172,6 +184,9 @@ impl Report {
             policies,
             selection: None,
             not_evaluated: evaluation.not_evaluated,
+            envelope_note: crate::envelope::note(
+                estate.stacks.iter().map(|s| (s.id.as_str(), &s.envelope)),
+            ),
         }
     }
 }

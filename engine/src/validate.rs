@@ -379,6 +379,7 @@ fn validate_policies(v: &mut Validation, dir: &Path, registry: &Registry) -> Vec
         }
     }
     metas.push(crate::eval::cost_meta().clone());
+    metas.extend(crate::coverage::metas().iter().cloned());
     metas
 }
 

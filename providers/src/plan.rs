@@ -505,10 +505,21 @@ pub fn diff(inputs: &PlanInputs<'_>) -> Result<Vec<PlannedChange>, PlanError> {
     if !missing.is_empty() {
         let named = missing
             .into_iter()
-            .map(|(t, addresses)| match addresses.as_slice() {
-                [one] => format!("{t} ({one})"),
-                [first, rest @ ..] => format!("{t} ×{} ({first}, …)", rest.len() + 1),
-                [] => t,
+            .map(|(t, addresses)| {
+                // Types the registry records as judged but not provisioned say so plainly.
+                let not_yet = tollgate_engine::registry::Registry::builtin()
+                    .get(&t)
+                    .is_some_and(|d| !d.is_provisioned());
+                let named = match addresses.as_slice() {
+                    [one] => format!("{t} ({one})"),
+                    [first, rest @ ..] => format!("{t} ×{} ({first}, …)", rest.len() + 1),
+                    [] => t,
+                };
+                if not_yet {
+                    format!("{named}: Tollgate judges this type but does not provision it yet")
+                } else {
+                    named
+                }
             })
             .collect();
         return Err(PlanError::NoProvider(named));

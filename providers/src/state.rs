@@ -639,7 +639,10 @@ mod tests {
         let path = dir.path().join("state.json");
         let backend = Backend::file(&path);
         rt().block_on(async {
-            for (bytes, word) in [(&b""[..], "is empty"), (&b"{\"id\": \"ab"[..], "is corrupt")] {
+            for (bytes, word) in [
+                (&b""[..], "is empty"),
+                (&b"{\"id\": \"ab"[..], "is corrupt"),
+            ] {
                 std::fs::write(lock_path(&path), bytes).unwrap();
                 let msg = backend
                     .lock(&LockInfo::new("apply"))

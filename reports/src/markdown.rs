@@ -279,6 +279,9 @@ fn passed(out: &mut String, report: &Report) {
             common::plural(report.not_evaluated.len(), "resource has", "resources have")
         );
     }
+    if let Some(note) = &report.envelope_note {
+        let _ = writeln!(out, "\nNote: {}.", cell(note));
+    }
     let _ = writeln!(out, "\n</details>");
 }
 

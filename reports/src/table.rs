@@ -113,12 +113,24 @@ pub fn render(report: &Report, options: RenderOptions) -> String {
             w.id, w.policy
         );
     }
+    for st in &report.stacks {
+        if let Some(why) = &st.cost_not_estimated {
+            let _ = writeln!(
+                out,
+                "note: the cost of stack {} is not estimated: {why}",
+                st.stack
+            );
+        }
+    }
     if !report.not_evaluated.is_empty() {
         let _ = writeln!(
             out,
             "note: {} resource(s) have no type-specific rule; only tagging and authorisation judged them (--format json lists them in `not_evaluated`)",
             report.not_evaluated.len()
         );
+    }
+    if let Some(note) = &report.envelope_note {
+        let _ = writeln!(out, "note: {note}");
     }
     let s = &report.summary;
     let verdict = match s.verdict {

@@ -48,6 +48,7 @@ fn check(paths: &[&str], waivers: Option<&str>, overrides: Vec<Override>) -> Rep
         bundle: BundleOptions::default(),
         overrides,
         changed: None,
+        envelope: Default::default(),
     };
     let mut report = check::run(&settings).unwrap_or_else(|e| panic!("{paths:?}: {e}"));
     relativize(&mut report, &root);

@@ -35,7 +35,7 @@ pub enum InputFormat {
     Auto,
     /// A Tollgate stack document.
     Stack,
-    /// `terraform show -json PLAN`.
+    /// `terraform show -json PLAN` (or `terraform show -json` of a state).
     TerraformPlan,
     /// A CloudFormation template, JSON or YAML.
     CloudFormation,
@@ -52,8 +52,12 @@ impl InputFormat {
             return InputFormat::CloudFormation;
         }
         let head: String = text.chars().take(4096).collect();
+        // A plan has `resource_changes` or `planned_values`; `terraform show -json` of a state
+        // has `values`; both have `terraform_version`.
         if head.contains("\"format_version\"")
-            && (text.contains("\"resource_changes\"") || text.contains("\"planned_values\""))
+            && (text.contains("\"resource_changes\"")
+                || text.contains("\"planned_values\"")
+                || text.contains("\"terraform_version\""))
         {
             InputFormat::TerraformPlan
         } else if cloudformation::looks_like_template(file, text) {

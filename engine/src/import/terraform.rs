@@ -33,27 +33,54 @@ use serde_json::value::RawValue;
 use super::{SENSITIVE, UNKNOWN};
 use crate::json::{JsonError, LineCol, Strict, StrictValue};
 use crate::load::{LoadError, LoadErrorKind};
-use crate::model::{Budget, Change, Resource, Source, Stack};
+use crate::model::{Budget, Change, Resource, Source, Stack, Unmodelled};
 use crate::registry::{self, PropType, Registry};
 
-/// Plan format versions this importer understands (major version 1).
-const SUPPORTED_MAJOR: &str = "1";
+/// Plan format versions this importer reads: 0.1 and 0.2 (Terraform 0.12–0.15) and 1.x
+/// (Terraform 1.0 on). They differ in fields this importer does not need, or reads when present
+/// (`after_sensitive` came with 0.2).
+fn supported_version(v: &str) -> bool {
+    let mut parts = v.split('.');
+    matches!(
+        (parts.next(), parts.next()),
+        (Some("0"), Some("1" | "2")) | (Some("1"), Some(_))
+    )
+}
 
 #[derive(Deserialize)]
 struct PlanFile<'a> {
-    format_version: String,
     #[serde(default)]
-    variables: BTreeMap<String, VariableFile>,
+    format_version: Option<String>,
+    #[serde(default)]
+    variables: Strict,
     #[serde(default, borrow)]
-    resource_changes: Vec<&'a RawValue>,
+    resource_changes: Option<Vec<&'a RawValue>>,
+    #[serde(default, borrow)]
+    planned_values: Option<&'a RawValue>,
+    /// `terraform show -json` of a state: what exists.
+    #[serde(default, borrow)]
+    values: Option<&'a RawValue>,
     #[serde(default, borrow)]
     configuration: Option<&'a RawValue>,
 }
 
-#[derive(Deserialize)]
 struct VariableFile {
-    #[serde(default)]
     value: Strict,
+}
+
+/// `planned_values` and a state's `values`: modules of resources with their values.
+#[derive(Deserialize)]
+struct ValuesFile<'a> {
+    #[serde(default, borrow)]
+    root_module: Option<ModuleValues<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ModuleValues<'a> {
+    #[serde(default, borrow)]
+    resources: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    child_modules: Vec<ModuleValues<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +109,41 @@ struct ChangeBody<'a> {
     before_sensitive: Strict,
 }
 
+/// A resource of `planned_values` or of a state's `values`.
+#[derive(Deserialize)]
+struct ValuesEntry<'a> {
+    address: String,
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(rename = "type")]
+    type_name: String,
+    #[serde(default, borrow)]
+    values: Option<&'a RawValue>,
+    #[serde(default)]
+    sensitive_values: Strict,
+}
+
+/// Where the resources were read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// `resource_changes`: each with its actions.
+    Changes,
+    /// `planned_values` (a plan listing no changes): each judged as created.
+    Planned,
+    /// A state's `values`: what exists, judged as unchanged.
+    State,
+}
+
+impl Read {
+    fn path(self) -> &'static str {
+        match self {
+            Read::Changes => "$.resource_changes",
+            Read::Planned => "$.planned_values",
+            Read::State => "$.values",
+        }
+    }
+}
+
 /// One resource instance read from the plan, before folding.
 #[derive(Debug)]
 struct Instance {
@@ -93,6 +155,11 @@ struct Instance {
     tags: BTreeMap<String, String>,
     /// For split resources: their raw values (small), to fold.
     raw: Option<Value>,
+    /// For split resources: the values before the change (a deleted security group rule is
+    /// taken out of its group's inline list).
+    before: Option<Value>,
+    /// JSON path of the entry.
+    path: String,
 }
 
 /// Split resources and how they fold.
@@ -114,52 +181,144 @@ fn is_split(t: &str) -> bool {
     SPLIT_S3.contains(&t) || SPLIT_SG.contains(&t)
 }
 
-/// Parses a plan into a stack. All problems are returned together.
+/// The setting of its object a split resource configures (`None`: it adds to a list).
+fn split_setting(t: &str) -> Option<&'static str> {
+    Some(match t {
+        "aws_s3_bucket_server_side_encryption_configuration" => "server_side_encryption",
+        "aws_s3_bucket_public_access_block" => "public_access_block",
+        "aws_s3_bucket_versioning" => "versioning",
+        "aws_s3_bucket_policy" => "policy",
+        "aws_s3_bucket_lifecycle_configuration" => "lifecycle_rule",
+        "aws_s3_bucket_ownership_controls" => "object_ownership",
+        _ => return None,
+    })
+}
+
+/// The attribute of the object's own (inline) block a split setting replaces, where it has one.
+fn inline_attribute(setting: &str) -> &str {
+    match setting {
+        "server_side_encryption" => "server_side_encryption_configuration",
+        other => other,
+    }
+}
+
+/// The object type a split resource configures, and the attribute that names it.
+fn split_target(t: &str) -> (&'static str, &'static str) {
+    if SPLIT_S3.contains(&t) {
+        ("bucket", "aws_s3_bucket")
+    } else {
+        ("security_group_id", "aws_security_group")
+    }
+}
+
+/// Parses a plan (or the JSON of a state) into a stack. All problems are returned together.
 pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack, Vec<LoadError>> {
     let err = |kind, message: String| LoadError::plain(file, kind, message);
     let mut de = serde_json::Deserializer::from_str(text);
     let plan = PlanFile::deserialize(&mut de)
         .and_then(|p| de.end().map(|()| p))
         .map_err(|e| vec![LoadError::json(file, JsonError::from_serde(&e, None), "")])?;
-    let major = plan.format_version.split('.').next().unwrap_or_default();
-    if major != SUPPORTED_MAJOR {
+    let Some(version) = plan.format_version.as_deref() else {
+        return Err(vec![
+            err(
+                LoadErrorKind::Shape,
+                "not a Terraform plan: there is no `format_version` (expected the output of `terraform show -json PLANFILE`)".into(),
+            )
+            .with_path("$"),
+        ]);
+    };
+    if !supported_version(version) {
         return Err(vec![
             err(
                 LoadErrorKind::Shape,
                 format!(
-                    "unsupported Terraform plan format_version `{}` (Tollgate reads {SUPPORTED_MAJOR}.x)",
-                    plan.format_version
+                    "unsupported Terraform plan format_version `{version}` (Tollgate reads 0.1, 0.2 and 1.x)"
                 ),
             )
             .with_path("$.format_version"),
         ]);
     }
+    let variables = variables_of(file, &plan.variables)?;
+
+    // What to read: the changes; else the planned values (a plan that lists no changes); else a
+    // state's values. A file with none of them is not a plan.
+    let values_resources = |raw, path| values_resources(file, text, raw, path);
+    let (read, entries): (Read, Vec<&RawValue>) = match &plan.resource_changes {
+        Some(changes) if !changes.is_empty() => (Read::Changes, changes.clone()),
+        _ => {
+            let planned = values_resources(plan.planned_values, "$.planned_values")?;
+            if !planned.is_empty() {
+                (Read::Planned, planned)
+            } else if plan.values.is_some() {
+                (Read::State, values_resources(plan.values, "$.values")?)
+            } else if plan.resource_changes.is_some() || plan.planned_values.is_some() {
+                (Read::Changes, Vec::new())
+            } else {
+                return Err(vec![
+                    err(
+                        LoadErrorKind::Shape,
+                        "not a Terraform plan or state: it has no `resource_changes`, `planned_values` or `values`".into(),
+                    )
+                    .with_path("$"),
+                ]);
+            }
+        }
+    };
+
+    // `configuration` is read for what values cannot say (links, what is configured); one in a
+    // shape this reader does not know leaves both to the values, which fails closed (split
+    // resources not evaluated, computed attributes unknown).
+    let config = plan
+        .configuration
+        .and_then(|c| Config::parse(c.get()).ok())
+        .unwrap_or_default();
 
     // Positions: one pass over the text, in the order the entries appear.
-    let offsets: Vec<usize> = plan
-        .resource_changes
+    let offsets: Vec<usize> = entries
         .iter()
         .map(|r| (r.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize))
         .collect();
     let positions = positions_of(text, &offsets);
 
-    let parsed: Vec<Result<Option<Instance>, LoadError>> = plan
-        .resource_changes
+    let parsed: Vec<Result<Parsed, LoadError>> = entries
         .par_iter()
         .zip(positions.par_iter())
         .enumerate()
-        .map(|(i, (raw, &position))| parse_entry(file, raw.get(), position, i, registry))
+        .map(|(i, (raw, &position))| {
+            parse_entry(file, raw.get(), position, read, i, registry, &config)
+        })
         .collect();
     let mut errors = Vec::new();
     let mut instances = Vec::with_capacity(parsed.len());
     let mut unmodelled = Vec::new();
+    let mut seen: HashMap<String, String> = HashMap::new();
     for p in parsed {
         match p {
-            Ok(Some(inst)) if inst.raw.is_some() || registry.get(&inst.type_name).is_some() => {
-                instances.push(inst)
+            Ok(Parsed::Instance(inst)) => {
+                if let Some(first) = seen.insert(inst.address.clone(), inst.path.clone()) {
+                    errors.push(
+                        err(
+                            LoadErrorKind::DuplicateId,
+                            format!(
+                                "two entries for one resource address `{}` (the first is {first}); Tollgate will not guess which one Terraform applies",
+                                inst.address
+                            ),
+                        )
+                        .at(inst.position)
+                        .with_path(format!("{}.address", inst.path)),
+                    );
+                } else if inst.raw.is_some() || registry.get(&inst.type_name).is_some() {
+                    instances.push(inst)
+                } else {
+                    unmodelled.push(Unmodelled::resource(
+                        inst.address,
+                        inst.type_name,
+                        inst.position,
+                    ))
+                }
             }
-            Ok(Some(inst)) => unmodelled.push(format!("{} ({})", inst.address, inst.type_name)),
-            Ok(None) => {}
+            Ok(Parsed::NotJudged(what)) => unmodelled.push(what),
+            Ok(Parsed::Skipped) => {}
             Err(e) => errors.push(e),
         }
     }
@@ -167,19 +326,7 @@ pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack,
         return Err(errors);
     }
 
-    let links = match plan.configuration {
-        Some(c) if instances.iter().any(|i| i.raw.is_some()) => {
-            config_links(c.get()).map_err(|e| {
-                vec![LoadError::json(
-                    file,
-                    e.shift(line_of(text, c.get())),
-                    "$.configuration",
-                )]
-            })?
-        }
-        _ => HashMap::new(),
-    };
-    let mut resources = fold(instances, &links, file, &mut errors);
+    let mut resources = fold(instances, &config, file, &mut unmodelled, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -187,6 +334,10 @@ pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack,
         if let Some(def) = registry.get(&r.type_name)
             && let Err(v) = registry::check_object(&r.properties, &def.properties, &[], "$")
         {
+            let values = match read {
+                Read::Changes => "change.after",
+                Read::Planned | Read::State => "values",
+            };
             errors.push(
                 err(
                     LoadErrorKind::Schema,
@@ -194,7 +345,8 @@ pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack,
                 )
                 .at(r.position)
                 .with_path(format!(
-                    "$.resource_changes[?(@.address=='{}')].change.after{}",
+                    "{}[?(@.address=='{}')].{values}{}",
+                    read.path(),
                     r.id,
                     v.path.trim_start_matches('$')
                 )),
@@ -205,13 +357,77 @@ pub fn parse_plan(file: &Path, text: &str, registry: &Registry) -> Result<Stack,
         return Err(errors);
     }
     assign_ids(&mut resources);
+    unmodelled.sort();
     envelope(
         file,
-        &plan.variables,
+        &variables,
         plan.configuration.map(RawValue::get),
         resources,
         unmodelled,
     )
+}
+
+/// The resources of `planned_values` or of a state's `values`, child modules included, in file
+/// order.
+fn values_resources<'a>(
+    file: &Path,
+    text: &str,
+    raw: Option<&'a RawValue>,
+    path: &str,
+) -> Result<Vec<&'a RawValue>, Vec<LoadError>> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let parsed: ValuesFile<'a> = serde_json::from_str(raw.get()).map_err(|e| {
+        vec![LoadError::json(
+            file,
+            JsonError::from_serde(&e, None).shift(line_of(text, raw.get())),
+            path,
+        )]
+    })?;
+    let mut out = Vec::new();
+    let mut work: Vec<ModuleValues<'a>> = parsed.root_module.into_iter().collect();
+    while let Some(m) = work.pop() {
+        out.extend(m.resources);
+        work.extend(m.child_modules);
+    }
+    // In file order, for positions.
+    out.sort_by_key(|r| r.get().as_ptr() as usize);
+    Ok(out)
+}
+
+/// The plan's variables: `{"name": {"value": …}}`, each name once.
+fn variables_of(
+    file: &Path,
+    raw: &Strict,
+) -> Result<BTreeMap<String, VariableFile>, Vec<LoadError>> {
+    let mut out = BTreeMap::new();
+    let Value::Object(vars) = &raw.0 else {
+        return Ok(out);
+    };
+    for (k, v) in vars.iter() {
+        let name = k.as_string().map(|s| s.to_string()).unwrap_or_default();
+        let value = match v {
+            Value::Object(o) => o.get(&Value::from("value")).cloned().unwrap_or(Value::Null),
+            _ => {
+                return Err(vec![
+                    LoadError::plain(
+                        file,
+                        LoadErrorKind::Shape,
+                        format!("variable `{name}` is not an object with a `value`"),
+                    )
+                    .with_path(format!("$.variables.{name}")),
+                ]);
+            }
+        };
+        out.insert(
+            name,
+            VariableFile {
+                value: Strict(value),
+            },
+        );
+    }
+    Ok(out)
 }
 
 fn positions_of(text: &str, offsets: &[usize]) -> Vec<LineCol> {
@@ -242,73 +458,177 @@ fn line_of(text: &str, slice: &str) -> LineCol {
     )
 }
 
+/// What one entry of the plan is.
+enum Parsed {
+    Instance(Instance),
+    /// Read but not judged, with the reason.
+    NotJudged(Unmodelled),
+    /// A data source: read by Terraform, nothing to judge.
+    Skipped,
+}
+
+/// The values, unknown and sensitive marks, and actions of one entry, whichever part of the
+/// file it came from.
+struct EntryParts<'a> {
+    address: String,
+    mode: Option<String>,
+    type_name: String,
+    change: Result<Change, Vec<String>>,
+    values: Option<&'a RawValue>,
+    before: Option<&'a RawValue>,
+    unknown: Value,
+    sensitive: Value,
+}
+
 fn parse_entry(
     file: &Path,
     raw: &str,
     position: LineCol,
+    read: Read,
     i: usize,
     registry: &Registry,
-) -> Result<Option<Instance>, LoadError> {
-    let prefix = format!("$.resource_changes[{i}]");
-    let entry: ChangeEntry<'_> = serde_json::from_str(raw).map_err(|e| {
+    config: &Config,
+) -> Result<Parsed, LoadError> {
+    let prefix = format!("{}[{i}]", read.path());
+    let json_err = |e: serde_json::Error| {
         LoadError::json(
             file,
             JsonError::from_serde(&e, None).shift(position),
             &prefix,
         )
-    })?;
-    if entry.mode.as_deref() == Some("data") {
-        return Ok(None);
-    }
-    let shape_err = |m: String| {
-        LoadError::plain(file, LoadErrorKind::Shape, m)
-            .at(position)
-            .with_path(format!("{prefix}.change.actions"))
     };
-    let actions: Vec<&str> = entry.change.actions.iter().map(String::as_str).collect();
-    let change = match actions.as_slice() {
-        ["create"] => Change::Create,
-        ["update"] => Change::Update,
-        ["delete"] => Change::Delete,
-        ["delete", "create"] | ["create", "delete"] => Change::Replace,
-        ["no-op"] => Change::NoOp,
-        ["read"] | ["forget"] => return Ok(None),
-        other => {
-            return Err(shape_err(format!(
-                "unknown plan actions {other:?} for {}",
-                entry.address
-            )));
+    let entry = match read {
+        Read::Changes => {
+            let e: ChangeEntry<'_> = serde_json::from_str(raw).map_err(json_err)?;
+            let actions: Vec<&str> = e.change.actions.iter().map(String::as_str).collect();
+            let change = match actions.as_slice() {
+                ["create"] => Ok(Change::Create),
+                ["update"] => Ok(Change::Update),
+                ["delete"] => Ok(Change::Delete),
+                ["delete", "create"] | ["create", "delete"] => Ok(Change::Replace),
+                ["no-op"] => Ok(Change::NoOp),
+                _ => Err(e.change.actions.clone()),
+            };
+            // Deletions are judged on what is being deleted; everything else on what will be.
+            let deleting = change == Ok(Change::Delete);
+            EntryParts {
+                address: e.address,
+                mode: e.mode,
+                type_name: e.type_name,
+                values: if deleting {
+                    e.change.before
+                } else {
+                    e.change.after
+                },
+                before: e.change.before,
+                unknown: if deleting {
+                    Value::Null
+                } else {
+                    e.change.after_unknown.0
+                },
+                sensitive: if deleting {
+                    e.change.before_sensitive.0
+                } else {
+                    e.change.after_sensitive.0
+                },
+                change,
+            }
+        }
+        Read::Planned | Read::State => {
+            let e: ValuesEntry<'_> = serde_json::from_str(raw).map_err(json_err)?;
+            EntryParts {
+                address: e.address,
+                mode: e.mode,
+                type_name: e.type_name,
+                change: Ok(if read == Read::State {
+                    Change::NoOp
+                } else {
+                    Change::Create
+                }),
+                values: e.values,
+                before: None,
+                unknown: Value::Null,
+                sensitive: e.sensitive_values.0,
+            }
         }
     };
-    // Deletions are judged on what is being deleted; everything else on what will be.
-    let (values, unknown, sensitive) = if change == Change::Delete {
-        (
-            entry.change.before,
-            Value::Null,
-            entry.change.before_sensitive.0,
-        )
-    } else {
-        (
-            entry.change.after,
-            entry.change.after_unknown.0,
-            entry.change.after_sensitive.0,
-        )
+    let shape_err = |m: String, at: &str| {
+        LoadError::plain(file, LoadErrorKind::Shape, m)
+            .at(position)
+            .with_path(format!("{prefix}{at}"))
     };
-    let values = values.map(RawValue::get).unwrap_or("null");
+    if entry.address.trim().is_empty() {
+        return Err(shape_err(
+            format!("a {} entry with an empty address", entry.type_name),
+            ".address",
+        ));
+    }
+    // `mode` says it (a module may be named `data`); plans too old to write it, the address.
+    let data = match entry.mode.as_deref() {
+        Some(mode) => mode == "data",
+        None => entry.address.starts_with("data.") || entry.address.contains(".data."),
+    };
+    let change = match entry.change {
+        Ok(c) => c,
+        Err(actions) => {
+            let a: Vec<&str> = actions.iter().map(String::as_str).collect();
+            return match a.as_slice() {
+                // Data sources are read, not managed: nothing to judge.
+                ["read"] if data => Ok(Parsed::Skipped),
+                ["read"] => Err(shape_err(
+                    format!(
+                        "plan action `read` on the managed resource {}: Terraform reads only data sources",
+                        entry.address
+                    ),
+                    ".change.actions",
+                )),
+                // `removed { lifecycle { destroy = false } }`: Terraform lets go of it, the object stays.
+                ["forget"] => Ok(Parsed::NotJudged(
+                    Unmodelled::resource(entry.address, entry.type_name, position)
+                        .because("forgotten by Terraform, left in the cloud"),
+                )),
+                other => Err(shape_err(
+                    format!("unknown plan actions {other:?} for {}", entry.address),
+                    ".change.actions",
+                )),
+            };
+        }
+    };
+    if data {
+        return Ok(Parsed::Skipped);
+    }
+    let values_path = match read {
+        Read::Changes if change == Change::Delete => ".change.before",
+        Read::Changes => ".change.after",
+        Read::Planned | Read::State => ".values",
+    };
+    let values = entry.values.map(RawValue::get).unwrap_or("null");
     let parse_err = |e: serde_json::Error| {
         let mut err = LoadError::json(
             file,
             JsonError::from_serde(&e, None),
-            &format!("{prefix}.change.after"),
+            &format!("{prefix}{values_path}"),
         );
         err.position = Some(position);
         err
     };
+    // What is unknown only because the provider computes it, and the configuration never sets,
+    // is absent — not unknown (a new role's `inline_policy`).
+    let unknown = config.prune_computed(&entry.address, entry.unknown);
+    let sensitive = entry.sensitive;
 
     if is_split(&entry.type_name) {
         let mut de = serde_json::Deserializer::from_str(values);
         let raw = StrictValue.deserialize(&mut de).map_err(parse_err)?;
-        return Ok(Some(Instance {
+        let before = match entry.before {
+            Some(b) if change == Change::Delete || change == Change::Replace => {
+                Some(crate::json::parse_strict(b.get()).map_err(|e| {
+                    LoadError::json(file, e, &format!("{prefix}.change.before")).at(position)
+                })?)
+            }
+            _ => None,
+        };
+        return Ok(Parsed::Instance(Instance {
             address: entry.address,
             type_name: entry.type_name,
             change,
@@ -321,10 +641,12 @@ fn parse_entry(
                 None,
                 SENSITIVE,
             )),
+            before,
+            path: prefix,
         }));
     }
     let Some(def) = registry.get(&entry.type_name) else {
-        return Ok(Some(Instance {
+        return Ok(Parsed::Instance(Instance {
             address: entry.address,
             type_name: entry.type_name,
             change,
@@ -332,17 +654,21 @@ fn parse_entry(
             properties: Value::Null,
             tags: BTreeMap::new(),
             raw: None,
+            before: None,
+            path: prefix,
         }));
     };
     let mut de = serde_json::Deserializer::from_str(values);
     let (properties, tags) = TopShape {
         fields: &def.properties,
+        inline: inline_blocks(&entry.type_name),
     }
     .deserialize(&mut de)
     .map_err(parse_err)?;
     let properties = mark(properties, &unknown, Some(&def.properties), UNKNOWN);
     let properties = mark(properties, &sensitive, Some(&def.properties), SENSITIVE);
-    Ok(Some(Instance {
+    let properties = inline_settings(&entry.type_name, properties, &unknown);
+    Ok(Parsed::Instance(Instance {
         address: entry.address,
         type_name: entry.type_name,
         change,
@@ -350,13 +676,17 @@ fn parse_entry(
         properties,
         tags: if def.taggable { tags } else { BTreeMap::new() },
         raw: None,
+        before: None,
+        path: prefix,
     }))
 }
 
 /// Reads a resource's values in the registry's shape: the properties, and the tags
-/// (`tags_all` when the provider sets default tags, else `tags`).
+/// (`tags_all` when the provider sets default tags, else `tags`). Inline blocks the model holds
+/// under another name (`inline`) are kept raw for [`inline_settings`].
 struct TopShape<'t> {
     fields: &'t BTreeMap<String, PropType>,
+    inline: &'static [&'static str],
 }
 
 impl<'de> DeserializeSeed<'de> for TopShape<'_> {
@@ -380,20 +710,36 @@ impl<'de> Visitor<'de> for TopShape<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut props = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
         let (mut tags, mut tags_all) = (None, None);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            // A repeated key is an error even when one of the two is null: Terraform never
+            // writes one, and "the last one wins" is a guess.
+            if !seen.insert(key.to_string()) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key `{key}` in one object"
+                )));
+            }
             match key.as_ref() {
-                "tags" => tags = map.next_value::<Option<BTreeMap<String, Option<String>>>>()?,
-                "tags_all" => {
-                    tags_all = map.next_value::<Option<BTreeMap<String, Option<String>>>>()?
+                "tags" => tags = map.next_value_seed(TagsShape)?,
+                "tags_all" => tags_all = map.next_value_seed(TagsShape)?,
+                k if self.inline.contains(&k) => {
+                    let v = map.next_value_seed(StrictValue)?;
+                    if v != Value::Null {
+                        props.insert(Value::from(format!("{INLINE_PREFIX}{k}")), v);
+                    }
                 }
                 k => match self.fields.get(k) {
                     Some(t) => {
                         let v = map.next_value_seed(Shaped(t))?;
-                        if v != Value::Null && props.insert(Value::from(k), v).is_some() {
-                            return Err(de::Error::custom(format_args!(
-                                "duplicate key `{k}` in one object"
-                            )));
+                        if v != Value::Null {
+                            props.insert(Value::from(k), v);
+                        }
+                    }
+                    // The object's id, to find the split resources that name it by value.
+                    None if k == "id" => {
+                        if let v @ Value::String(_) = map.next_value_seed(StrictValue)? {
+                            props.insert(Value::from(KNOWN_ID), v);
                         }
                     }
                     None => {
@@ -402,14 +748,206 @@ impl<'de> Visitor<'de> for TopShape<'_> {
                 },
             }
         }
-        let tags = tags_all
-            .or(tags)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
+        let tags = tags_all.or(tags).unwrap_or_default();
         Ok((Value::from(props), tags))
     }
+}
+
+/// A `tags` map: each key once (a null value is no tag, but still counts as the key), string
+/// values (numbers and booleans are written as Terraform would show them).
+struct TagsShape;
+
+impl<'de> DeserializeSeed<'de> for TagsShape {
+    type Value = Option<BTreeMap<String, String>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TagsShape {
+    type Value = Option<BTreeMap<String, String>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of tags")
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    /// `aws_autoscaling_group`'s `tags`: a list of `{key, value, propagate_at_launch}`.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(item) = seq.next_element_seed(StrictValue)? {
+            let (Value::String(k), v) = (&item["key"], &item["value"]) else {
+                return Err(de::Error::custom(
+                    "a list of tags holds objects with a string `key` and a `value`",
+                ));
+            };
+            let v = match v {
+                Value::String(s) => s.to_string(),
+                Value::Null | Value::Undefined => continue,
+                other => other.to_string(),
+            };
+            if out.insert(k.to_string(), v).is_some() {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate tag `{k}`; each tag key may appear once"
+                )));
+            }
+        }
+        Ok(Some(out))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate tag `{key}`; each tag key may appear once"
+                )));
+            }
+            let value = match map.next_value::<serde_json::Value>()? {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(de::Error::custom(format_args!(
+                        "tag `{key}` is not a string (got {})",
+                        if other.is_array() {
+                            "a list"
+                        } else {
+                            "an object"
+                        }
+                    )));
+                }
+            };
+            out.insert(key, value);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Inline blocks kept raw, under this prefix, until [`inline_settings`] maps them.
+const INLINE_PREFIX: &str = "\u{0}inline:";
+
+/// The inline blocks of `type_name` the model holds under another shape.
+fn inline_blocks(type_name: &str) -> &'static [&'static str] {
+    match type_name {
+        "aws_s3_bucket" => &["server_side_encryption_configuration", "lifecycle_rule"],
+        _ => &[],
+    }
+}
+
+/// Maps the inline blocks the AWS provider still accepts into the model's settings, as the
+/// split resources do: `server_side_encryption_configuration` → `server_side_encryption`,
+/// `lifecycle_rule` (with `expiration` / `noncurrent_version_expiration` blocks) →
+/// `lifecycle_rule`. `unknown` is the entry's after_unknown tree.
+fn inline_settings(type_name: &str, properties: Value, unknown: &Value) -> Value {
+    let blocks = inline_blocks(type_name);
+    if blocks.is_empty() {
+        return properties;
+    }
+    let Value::Object(o) = &properties else {
+        return properties;
+    };
+    let mut out: BTreeMap<Value, Value> = o
+        .iter()
+        .filter(|(k, _)| !k.as_string().is_ok_and(|s| s.starts_with(INLINE_PREFIX)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for block in blocks {
+        let raw = o
+            .get(&Value::from(format!("{INLINE_PREFIX}{block}")))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let marks = &unknown[*block];
+        let raw = mark(raw, marks, None, UNKNOWN);
+        match *block {
+            "server_side_encryption_configuration" => {
+                if matches!(&raw, Value::String(_)) {
+                    out.insert(Value::from("server_side_encryption"), raw);
+                    continue;
+                }
+                let first_config = first(&raw);
+                if *first_config == Value::Null || *first_config == Value::Undefined {
+                    continue;
+                }
+                let folded = apply_split(
+                    &Value::from(BTreeMap::<Value, Value>::new()),
+                    "aws_s3_bucket_server_side_encryption_configuration",
+                    first_config,
+                );
+                if let Some(v) = folded
+                    .as_object()
+                    .ok()
+                    .and_then(|f| f.get(&Value::from("server_side_encryption")))
+                {
+                    out.insert(Value::from("server_side_encryption"), v.clone());
+                }
+            }
+            "lifecycle_rule" => {
+                let rules: Vec<Value> = match &raw {
+                    Value::Array(rs) => rs
+                        .iter()
+                        .map(|r| {
+                            let transitions: Vec<Value> = match &r["transition"] {
+                                Value::Array(ts) => ts
+                                    .iter()
+                                    .map(|t| {
+                                        obj(vec![
+                                            ("days", present(&t["days"])),
+                                            ("storage_class", present(&t["storage_class"])),
+                                        ])
+                                    })
+                                    .collect(),
+                                _ => vec![],
+                            };
+                            obj(vec![
+                                ("id", present(&r["id"])),
+                                ("enabled", present(&r["enabled"])),
+                                ("prefix", present(&r["prefix"])),
+                                ("expiration_days", present(&first(&r["expiration"])["days"])),
+                                (
+                                    "noncurrent_version_expiration_days",
+                                    present(&first(&r["noncurrent_version_expiration"])["days"]),
+                                ),
+                                (
+                                    "abort_incomplete_multipart_upload_days",
+                                    present(&r["abort_incomplete_multipart_upload_days"]),
+                                ),
+                                (
+                                    "transition",
+                                    if transitions.is_empty() {
+                                        Value::Null
+                                    } else {
+                                        Value::from(transitions)
+                                    },
+                                ),
+                            ])
+                        })
+                        .filter(|r| *r != Value::from(BTreeMap::<Value, Value>::new()))
+                        .collect(),
+                    Value::String(_) => {
+                        out.insert(Value::from("lifecycle_rule"), raw.clone());
+                        continue;
+                    }
+                    _ => vec![],
+                };
+                if !rules.is_empty() {
+                    out.insert(Value::from("lifecycle_rule"), Value::from(rules));
+                }
+            }
+            _ => {}
+        }
+    }
+    Value::from(out)
 }
 
 /// A value read in the shape of a registry type.
@@ -475,14 +1013,19 @@ impl<'de> Visitor<'de> for ObjectShape<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            // Repeated even beside a null: refused, never "the last one wins".
+            if !seen.insert(key.to_string()) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key `{key}` in one object"
+                )));
+            }
             match self.0.get(key.as_ref()) {
                 Some(t) => {
                     let v = map.next_value_seed(Shaped(t))?;
-                    if v != Value::Null && out.insert(Value::from(key.as_ref()), v).is_some() {
-                        return Err(de::Error::custom(format_args!(
-                            "duplicate key `{key}` in one object"
-                        )));
+                    if v != Value::Null {
+                        out.insert(Value::from(key.as_ref()), v);
                     }
                 }
                 None => {
@@ -625,87 +1168,279 @@ struct ConfigModule {
     resources: Vec<ConfigResource>,
     #[serde(default)]
     module_calls: BTreeMap<String, ModuleCall>,
+    #[serde(default)]
+    outputs: BTreeMap<String, ConfigOutput>,
 }
 
 #[derive(Deserialize)]
 struct ModuleCall {
     #[serde(default)]
     module: Option<Box<ConfigModule>>,
+    #[serde(default)]
+    expressions: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct ConfigOutput {
+    #[serde(default)]
+    expression: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct ConfigResource {
     address: String,
     #[serde(default)]
-    expressions: Option<LinkExpressions>,
+    expressions: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct LinkExpressions {
-    #[serde(default)]
-    bucket: Option<Expression>,
-    #[serde(default)]
-    security_group_id: Option<Expression>,
+/// What `configuration` says that values cannot: which attributes the configuration sets (so
+/// an unknown one it does not set is computed by the provider, not unknown), and how a split
+/// resource's `bucket` / `security_group_id` expression reaches its object — through module
+/// inputs and outputs, conditionals, other split resources and indices.
+#[derive(Debug, Default)]
+struct Config {
+    /// Config address with its module path (`module.a.aws_s3_bucket.b`) → (module path, the
+    /// resource's expressions).
+    resources: HashMap<String, (String, serde_json::Value)>,
+    /// Module path of a call (`module.a.`) + input name → (the caller's module path, the
+    /// input expression's references).
+    inputs: HashMap<String, (String, Vec<String>)>,
+    /// Module path + output name → the output expression's references.
+    outputs: HashMap<String, Vec<String>>,
 }
 
-#[derive(Deserialize)]
-struct Expression {
-    #[serde(default)]
-    references: Vec<String>,
+/// What a split resource's link expression reaches.
+#[derive(Debug, Default)]
+struct Link {
+    /// Config addresses of objects of the target type, each with the literal index the
+    /// reference gives (`[0]`, `["a"]`), if any.
+    targets: Vec<(String, Option<String>)>,
+    /// The expression goes through a local value (the configuration does not show locals).
+    through_local: bool,
 }
 
-/// Config address of a split resource → config address of the object it configures.
-fn config_links(text: &str) -> Result<HashMap<String, String>, JsonError> {
-    let config: ConfigFile =
-        serde_json::from_str(text).map_err(|e| JsonError::from_serde(&e, None))?;
-    let mut links = HashMap::new();
-    let mut work: Vec<(String, ConfigModule)> =
-        vec![(String::new(), config.root_module.unwrap_or_default())];
-    while let Some((prefix, module)) = work.pop() {
-        for r in module.resources {
-            let Some(exprs) = r.expressions else { continue };
-            let refs = exprs
-                .bucket
-                .or(exprs.security_group_id)
-                .map(|e| e.references)
-                .unwrap_or_default();
-            // References name `type.name.attr` and `type.name`; keep the resource part.
-            if let Some(target) = refs.iter().find_map(|r| resource_part(r)) {
-                links.insert(
-                    format!("{prefix}{}", r.address),
-                    format!("{prefix}{target}"),
+fn references(expression: &serde_json::Value) -> Vec<String> {
+    match expression.get("references") {
+        Some(serde_json::Value::Array(rs)) => rs
+            .iter()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether an `expressions` entry is one expression (rather than a nested block's body).
+fn is_expression(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(o) => {
+            o.is_empty() || o.contains_key("references") || o.contains_key("constant_value")
+        }
+        _ => true,
+    }
+}
+
+impl Config {
+    fn parse(text: &str) -> Result<Config, JsonError> {
+        let file: ConfigFile =
+            serde_json::from_str(text).map_err(|e| JsonError::from_serde(&e, None))?;
+        let mut config = Config::default();
+        let mut work: Vec<(String, ConfigModule)> =
+            vec![(String::new(), file.root_module.unwrap_or_default())];
+        while let Some((path, module)) = work.pop() {
+            for r in module.resources {
+                config.resources.insert(
+                    format!("{path}{}", r.address),
+                    (
+                        path.clone(),
+                        r.expressions.unwrap_or(serde_json::Value::Null),
+                    ),
                 );
             }
+            for (name, out) in module.outputs {
+                if let Some(e) = out.expression {
+                    config
+                        .outputs
+                        .insert(format!("{path}{name}"), references(&e));
+                }
+            }
+            for (name, call) in module.module_calls {
+                let child = format!("{path}module.{name}.");
+                for (input, e) in &call.expressions {
+                    config
+                        .inputs
+                        .insert(format!("{child}{input}"), (path.clone(), references(e)));
+                }
+                if let Some(m) = call.module {
+                    work.push((child, *m));
+                }
+            }
         }
-        for (name, call) in module.module_calls {
-            if let Some(m) = call.module {
-                work.push((format!("{prefix}module.{name}."), *m));
+        Ok(config)
+    }
+
+    /// Removes from `marks` (an entry's after_unknown) what the configuration does not set: a
+    /// computed attribute the provider fills in at apply, which the plan shows as unknown but
+    /// nothing configured. Kept whole when the resource's configuration is not in the plan.
+    ///
+    /// Known limit: Terraform leaves `dynamic` blocks out of `configuration`, so a block made by
+    /// a `dynamic` over a collection unknown until apply is taken as absent here.
+    fn prune_computed(&self, address: &str, marks: Value) -> Value {
+        match self.resources.get(&strip_indexes(address)) {
+            Some((_, exprs)) if exprs.is_object() => prune(marks, exprs),
+            _ => marks,
+        }
+    }
+
+    /// Whether the configuration of the resource at `address` sets `attribute`.
+    fn sets(&self, address: &str, attribute: &str) -> bool {
+        self.resources
+            .get(&strip_indexes(address))
+            .is_some_and(|(_, e)| e.get(attribute).is_some())
+    }
+
+    /// The objects of `target_type` that the split resource at `address` configures, as its
+    /// `attribute` expression reaches them.
+    fn link(&self, address: &str, attribute: &str, target_type: &str) -> Option<Link> {
+        let (path, exprs) = self.resources.get(&strip_indexes(address))?;
+        let refs = exprs.get(attribute).map(references).unwrap_or_default();
+        let mut link = Link::default();
+        self.resolve(path, &refs, target_type, 0, &mut link);
+        // `type.name[0].id`, `type.name[0]` and `type.name` name one object: keep the most
+        // precise.
+        let all = std::mem::take(&mut link.targets);
+        let mut targets: Vec<(String, Option<String>)> = Vec::new();
+        for (t, i) in &all {
+            let redundant = i.is_none() && all.iter().any(|(u, j)| u == t && j.is_some());
+            if !redundant && !targets.contains(&(t.clone(), i.clone())) {
+                targets.push((t.clone(), i.clone()));
+            }
+        }
+        link.targets = targets;
+        Some(link)
+    }
+
+    fn resolve(
+        &self,
+        path: &str,
+        refs: &[String],
+        target_type: &str,
+        depth: usize,
+        link: &mut Link,
+    ) {
+        if depth > 32 {
+            return;
+        }
+        for r in refs {
+            if r.starts_with("local.") {
+                link.through_local = true;
+            } else if let Some(name) = r.strip_prefix("var.") {
+                let name = name.split(['.', '[']).next().unwrap_or(name);
+                if let Some((parent, prefs)) = self.inputs.get(&format!("{path}{name}")) {
+                    self.resolve(parent, prefs, target_type, depth + 1, link);
+                }
+            } else if let Some(rest) = r.strip_prefix("module.") {
+                // module.NAME.OUTPUT or module.NAME["key"].OUTPUT
+                let name_end = rest.find(['.', '[']).unwrap_or(rest.len());
+                let name = &rest[..name_end];
+                let after = strip_indexes(&rest[name_end..]);
+                if let Some(output) = after.strip_prefix('.') {
+                    let output = output.split('.').next().unwrap_or(output);
+                    let child = format!("{path}module.{name}.");
+                    if let Some(orefs) = self.outputs.get(&format!("{child}{output}")) {
+                        self.resolve(&child, orefs, target_type, depth + 1, link);
+                    }
+                }
+            } else if let Some((type_name, name, index)) = resource_reference(r) {
+                if type_name == target_type {
+                    link.targets
+                        .push((format!("{path}{type_name}.{name}"), index));
+                } else if is_split(type_name) && split_target(type_name).1 == target_type {
+                    // `bucket = aws_s3_bucket_policy.this[0].id`: the bucket of another
+                    // split resource.
+                    if let Some((p, exprs)) =
+                        self.resources.get(&format!("{path}{type_name}.{name}"))
+                    {
+                        let attr = split_target(type_name).0;
+                        let next = exprs.get(attr).map(references).unwrap_or_default();
+                        self.resolve(p, &next, target_type, depth + 1, link);
+                    }
+                }
             }
         }
     }
-    Ok(links)
 }
 
-fn resource_part(reference: &str) -> Option<String> {
-    let mut parts = reference.split('.');
-    let (t, n) = (parts.next()?, parts.next()?);
-    if t.starts_with("aws_") && !t.contains('[') {
-        Some(format!("{t}.{}", n.split('[').next().unwrap_or(n)))
-    } else {
-        None
+fn prune(marks: Value, exprs: &serde_json::Value) -> Value {
+    let Value::Object(m) = &marks else {
+        return marks;
+    };
+    let mut out = BTreeMap::new();
+    for (k, sub) in m.iter() {
+        let key = k.as_string().map(|s| s.to_string()).unwrap_or_default();
+        let Some(e) = exprs.get(&key) else {
+            // Computed, and not set by the configuration: absent.
+            continue;
+        };
+        let kept = match (e, sub) {
+            (serde_json::Value::Array(blocks), Value::Array(items)) if !blocks.is_empty() => {
+                Value::from(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| {
+                            let body = blocks.get(i).unwrap_or(&blocks[0]);
+                            if is_expression(body) {
+                                item.clone()
+                            } else {
+                                prune(item.clone(), body)
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            }
+            (serde_json::Value::Object(_), Value::Object(_)) if !is_expression(e) => {
+                prune(sub.clone(), e)
+            }
+            _ => sub.clone(),
+        };
+        out.insert(k.clone(), kept);
     }
+    Value::from(out)
+}
+
+/// `aws_s3_bucket.this[0].id` → (`aws_s3_bucket`, `this`, `Some("[0]")`).
+fn resource_reference(reference: &str) -> Option<(&str, &str, Option<String>)> {
+    let (type_name, rest) = reference.split_once('.')?;
+    if !type_name.starts_with("aws_") || type_name.contains('[') {
+        return None;
+    }
+    let name_end = rest.find(['.', '[']).unwrap_or(rest.len());
+    let name = &rest[..name_end];
+    let index = rest[name_end..].strip_prefix('[').and_then(|after| {
+        // The index up to its closing bracket, outside quotes.
+        let mut in_string = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '"' => in_string = !in_string,
+                ']' if !in_string => return Some(format!("[{}]", &after[..i])),
+                _ => {}
+            }
+        }
+        None
+    });
+    (!name.is_empty()).then_some((type_name, name, index))
 }
 
 /// `module.a["x"].aws_s3_bucket.b[0]` → `module.a.aws_s3_bucket.b`.
 fn strip_indexes(address: &str) -> String {
     let mut out = String::with_capacity(address.len());
-    let mut depth = 0;
+    let mut depth = 0usize;
     let mut in_string = false;
     for c in address.chars() {
         match c {
             '"' if depth > 0 => in_string = !in_string,
             '[' if !in_string => depth += 1,
-            ']' if !in_string => depth -= 1,
+            ']' if !in_string => depth = depth.saturating_sub(1),
             _ if depth == 0 => out.push(c),
             _ => {}
         }
@@ -713,6 +1448,7 @@ fn strip_indexes(address: &str) -> String {
     out
 }
 
+/// The index of the last part of an address: `[0]` of `aws_s3_bucket.b[0]`.
 fn index_of(address: &str) -> &str {
     match address.rfind('[') {
         Some(i) if address.ends_with(']') && !address[i..].contains('.') => &address[i..],
@@ -720,11 +1456,25 @@ fn index_of(address: &str) -> &str {
     }
 }
 
-/// Folds split resources into their objects; an unlinked split resource is an error.
+/// The module instance an address is in: `module.a["x"].` of `module.a["x"].aws_s3_bucket.b`.
+fn module_instance(address: &str) -> &str {
+    let trimmed = &address[..address.len() - index_of(address).len()];
+    // Drop `type.name`.
+    let mut cut = trimmed.len();
+    for _ in 0..2 {
+        cut = trimmed[..cut].rfind('.').unwrap_or(0);
+    }
+    if cut == 0 { "" } else { &address[..=cut] }
+}
+
+/// Folds split resources into their objects. One whose object is not in the plan (a rule added
+/// to another stack's group, a targeted plan) is listed in `unmodelled` with that reason; two
+/// that set the same setting of one object are an input error.
 fn fold(
     instances: Vec<Instance>,
-    links: &HashMap<String, String>,
+    config: &Config,
     file: &Path,
+    unmodelled: &mut Vec<Unmodelled>,
     errors: &mut Vec<LoadError>,
 ) -> Vec<Resource> {
     let (split, objects): (Vec<Instance>, Vec<Instance>) =
@@ -743,80 +1493,237 @@ fn fold(
             change: i.change,
         })
         .collect();
-    let by_address: HashMap<String, usize> = resources
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id.clone(), i))
-        .collect();
     let mut by_config: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, r) in resources.iter().enumerate() {
         by_config.entry(strip_indexes(&r.id)).or_default().push(i);
     }
-    let by_value = |key: &str, want: &Value, type_name: &str| -> Option<usize> {
-        if matches!(want, Value::String(s) if s.as_ref() == UNKNOWN) {
-            return None;
+    let is_unknown = |v: &Value| matches!(v, Value::String(s) if s.as_ref() == UNKNOWN);
+    let by_value = |want: &Value, type_name: &str| -> Vec<usize> {
+        if is_unknown(want) || !matches!(want, Value::String(_)) {
+            return Vec::new();
         }
         resources
             .iter()
-            .position(|r| r.type_name == type_name && r.properties[key] == *want)
+            .enumerate()
+            .filter(|(_, r)| {
+                r.type_name == type_name
+                    && (r.properties["bucket"] == *want || r.properties[KNOWN_ID] == *want)
+            })
+            .map(|(i, _)| i)
+            .collect()
     };
 
     let mut edits: Vec<(usize, Instance)> = Vec::new();
     for s in split {
         let raw = s.raw.as_ref().unwrap_or(&Value::Null);
-        let (link_key, target_type) = if SPLIT_S3.contains(&s.type_name.as_str()) {
-            ("bucket", "aws_s3_bucket")
-        } else {
-            ("security_group_id", "aws_security_group")
-        };
-        let by_link = links.get(&strip_indexes(&s.address)).and_then(|target| {
-            let candidates = by_config.get(target)?;
-            match candidates.as_slice() {
-                [one] => Some(*one),
-                many => many
-                    .iter()
-                    .copied()
-                    .find(|&c| index_of(&resources[c].id) == index_of(&s.address)),
-            }
-        });
-        let target = by_link.or_else(|| {
-            let want = &raw[link_key];
-            match target_type {
-                "aws_s3_bucket" => by_value("bucket", want, target_type),
-                _ => by_value("id", want, target_type).or_else(|| {
-                    by_address
-                        .get(
-                            want.as_string()
-                                .map(|s| s.to_string())
-                                .unwrap_or_default()
-                                .as_str(),
-                        )
+        let (link_key, target_type) = split_target(&s.type_name);
+        let link = config.link(&s.address, link_key, target_type);
+        let mut reason = format!("the {target_type} it configures is not in this plan");
+        // 1. The configuration's references, resolved to planned instances.
+        let mut found: Vec<usize> = Vec::new();
+        if let Some(link) = &link {
+            for (target, literal) in &link.targets {
+                let Some(candidates) = by_config.get(target) else {
+                    continue;
+                };
+                // An object in the split resource's own module is the one of the same module
+                // instance (`module.a["x"]`).
+                let mine = module_instance(&s.address);
+                let same_module: Vec<usize> = if module_instance(target) == strip_indexes(mine) {
+                    let v: Vec<usize> = candidates
+                        .iter()
                         .copied()
-                }),
+                        .filter(|&c| module_instance(&resources[c].id) == mine)
+                        .collect();
+                    if v.is_empty() { candidates.clone() } else { v }
+                } else {
+                    candidates.clone()
+                };
+                let chosen: Vec<usize> = match (literal, same_module.as_slice()) {
+                    (_, [one]) => vec![*one],
+                    (Some(ix), many) => many
+                        .iter()
+                        .copied()
+                        .filter(|&c| index_of(&resources[c].id) == ix.as_str())
+                        .collect(),
+                    (None, many) => many
+                        .iter()
+                        .copied()
+                        .filter(|&c| index_of(&resources[c].id) == index_of(&s.address))
+                        .collect(),
+                };
+                for c in chosen {
+                    if !found.contains(&c) {
+                        found.push(c);
+                    }
+                }
             }
-        });
-        match target {
-            Some(t) => edits.push((t, s)),
-            None => errors.push(
-                LoadError::plain(
-                    file,
-                    LoadErrorKind::MissingReference,
-                    format!(
-                        "{} configures a {target_type} that is not in this plan (its `{link_key}` names no planned {target_type}); Tollgate cannot judge it apart from its object",
-                        s.address
-                    ),
-                )
-                .at(s.position),
+            if found.len() > 1 {
+                reason = format!(
+                    "its `{link_key}` may name any of {} planned {target_type}s (a conditional); Tollgate will not guess which",
+                    found.len()
+                );
+            }
+        }
+        // 2. The value, when it is known (an existing object).
+        if found.len() != 1 {
+            let by_v = by_value(&raw[link_key], target_type);
+            if by_v.len() == 1 {
+                found = by_v;
+            }
+        }
+        // 3. Through a local value: the one object of that type being created beside it.
+        if found.is_empty()
+            && link.as_ref().is_some_and(|l| l.through_local)
+            && is_unknown(&raw[link_key])
+        {
+            let mine = module_instance(&s.address);
+            let beside: Vec<usize> = resources
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.type_name == target_type
+                        && module_instance(&r.id) == mine
+                        && matches!(r.change, Change::Create | Change::Replace)
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if beside.len() == 1 {
+                found = beside;
+            } else {
+                reason = format!(
+                    "its `{link_key}` comes through a local value, which the plan does not show, and {} {target_type}s are created beside it",
+                    beside.len()
+                );
+            }
+        }
+        match found.as_slice() {
+            [t] => edits.push((*t, s)),
+            _ => unmodelled.push(
+                Unmodelled::resource(s.address.clone(), s.type_name.clone(), s.position)
+                    .because(reason),
             ),
         }
     }
+
+    // Deletes first (the setting is gone), then what is set; one setting, one resource.
+    edits.sort_by_key(|(_, s)| s.change != Change::Delete);
+    let mut setters: HashMap<(usize, &'static str), String> = HashMap::new();
     for (t, s) in edits {
         let r = &mut resources[t];
         r.change = merge_change(r.change, s.change);
+        let setting = split_setting(&s.type_name);
+        if s.change == Change::Delete {
+            r.properties = match setting {
+                Some(key) => unset(&r.properties, key),
+                None => remove_rule(
+                    &r.properties,
+                    &s.type_name,
+                    s.before.as_ref().or(s.raw.as_ref()),
+                ),
+            };
+            continue;
+        }
+        if let Some(key) = setting {
+            if let Some(first) = setters.insert((t, key), s.address.clone()) {
+                errors.push(
+                    LoadError::plain(
+                        file,
+                        LoadErrorKind::Shape,
+                        format!(
+                            "{first} and {} both configure the {key} of {}; Terraform would apply both in turn and the result depends on their order — keep one",
+                            s.address, r.id
+                        ),
+                    )
+                    .at(s.position)
+                    .with_path(format!("{}.address", s.path)),
+                );
+                continue;
+            }
+            let inline = inline_attribute(key);
+            if config.sets(&r.id, inline) {
+                errors.push(
+                    LoadError::plain(
+                        file,
+                        LoadErrorKind::Shape,
+                        format!(
+                            "{} configures the {key} of {}, whose own `{inline}` block sets it too; the AWS provider applies both and they fight — keep one",
+                            s.address, r.id
+                        ),
+                    )
+                    .at(s.position)
+                    .with_path(format!("{}.address", s.path)),
+                );
+                continue;
+            }
+        }
         let raw = s.raw.unwrap_or(Value::Null);
         r.properties = apply_split(&r.properties, &s.type_name, &raw);
     }
+    for r in &mut resources {
+        r.properties = unset(&r.properties, KNOWN_ID);
+    }
     resources
+}
+
+/// The object's own `id`, when known, kept while folding to find split resources by value.
+const KNOWN_ID: &str = "\u{0}id";
+
+fn unset(props: &Value, key: &str) -> Value {
+    match props {
+        Value::Object(o) if o.contains_key(&Value::from(key)) => Value::from(
+            o.iter()
+                .filter(|(k, _)| **k != Value::from(key))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Takes a deleted security group rule out of its group's inline list (which the plan may
+/// still show from the state).
+fn remove_rule(props: &Value, split_type: &str, before: Option<&Value>) -> Value {
+    let Some(before) = before else {
+        return props.clone();
+    };
+    let probe = apply_split(&Value::new_object(), split_type, before);
+    let Some((direction, rule)) = ["ingress", "egress"].iter().find_map(|d| match &probe[*d] {
+        Value::Array(items) => items.first().map(|r| (*d, r.clone())),
+        _ => None,
+    }) else {
+        return props.clone();
+    };
+    match &props[direction] {
+        Value::Array(items) => {
+            let kept: Vec<Value> = items
+                .iter()
+                .filter(|item| !same_rule(item, &rule))
+                .cloned()
+                .collect();
+            set(props, direction, Value::from(kept))
+        }
+        _ => props.clone(),
+    }
+}
+
+/// Whether two rules open the same ports to the same sources (descriptions aside).
+fn same_rule(a: &Value, b: &Value) -> bool {
+    let keys = [
+        "from_port",
+        "to_port",
+        "protocol",
+        "cidr_blocks",
+        "ipv6_cidr_blocks",
+        "security_groups",
+        "self",
+    ];
+    let norm = |v: &Value| match v {
+        Value::Undefined | Value::Null => Value::Null,
+        Value::Array(items) if items.is_empty() => Value::Null,
+        other => other.clone(),
+    };
+    keys.iter().all(|k| norm(&a[*k]) == norm(&b[*k]))
 }
 
 fn merge_change(object: Change, part: Change) -> Change {
@@ -1025,9 +1932,14 @@ fn apply_split(props: &Value, split_type: &str, raw: &Value) -> Value {
             };
             let mut rules: Vec<Value> = match &props[direction] {
                 Value::Array(items) => items.iter().cloned().collect(),
+                // The group's whole list is unknown until apply: it stays unknown.
+                Value::String(_) => return props.clone(),
                 _ => vec![],
             };
-            rules.push(rule);
+            // The plan may list a split rule in its group's inline list too (from the state).
+            if !rules.iter().any(|r| same_rule(r, &rule)) {
+                rules.push(rule);
+            }
             set(props, direction, Value::from(rules))
         }
     }
@@ -1069,51 +1981,96 @@ struct ProviderConfig {
     #[serde(default)]
     name: String,
     #[serde(default)]
-    expressions: BTreeMap<String, ConstantExpression>,
+    alias: Option<String>,
+    #[serde(default)]
+    module_address: Option<String>,
+    #[serde(default)]
+    expressions: BTreeMap<String, ProviderExpression>,
 }
 
 #[derive(Deserialize)]
-struct ConstantExpression {
+struct ProviderExpression {
     #[serde(default)]
     constant_value: Option<serde_json::Value>,
+    #[serde(default)]
+    references: Vec<String>,
 }
 
+/// The region the root module's default aws provider is configured with: a constant, or a
+/// variable whose value the plan records. `None` when it is set another way (or not at all).
+fn provider_region(
+    configuration: Option<&str>,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Option<(String, String)> {
+    let parsed: ProviderConfigFile = serde_json::from_str(configuration?).ok()?;
+    let mut aws: Vec<&ProviderConfig> = parsed
+        .provider_config
+        .values()
+        .filter(|p| p.name == "aws" && p.module_address.is_none())
+        .collect();
+    // The default (unaliased) provider first.
+    aws.sort_by_key(|p| p.alias.is_some());
+    aws.into_iter().find_map(|p| {
+        let e = p.expressions.get("region")?;
+        if let Some(v) = e.constant_value.as_ref().and_then(|v| v.as_str()) {
+            return Some((v.to_owned(), "the aws provider's region".to_owned()));
+        }
+        e.references.iter().find_map(|r| {
+            let name = r.strip_prefix("var.")?;
+            Some((
+                var(name)?,
+                format!("the aws provider's region (variable `{name}`)"),
+            ))
+        })
+    })
+}
+
+/// The envelope the plan gives: its variables, the aws provider's region, the tags every
+/// resource shares. What it does not give is left empty; the loader resolves the rest
+/// ([`crate::envelope`]).
 fn envelope(
     file: &Path,
     variables: &BTreeMap<String, VariableFile>,
     configuration: Option<&str>,
     resources: Vec<Resource>,
-    unmodelled: Vec<String>,
+    unmodelled: Vec<Unmodelled>,
 ) -> Result<Stack, Vec<LoadError>> {
     let var = |k: &str| match variables.get(k).map(|v| &v.value.0) {
-        Some(Value::String(s)) => Some(s.to_string()),
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.to_string()),
         _ => None,
     };
-    let common_tag = |k: &str| super::common_tag(&resources, k);
-    let provider_region = configuration.and_then(|c| {
-        let parsed: ProviderConfigFile = serde_json::from_str(c).ok()?;
-        parsed
-            .provider_config
-            .values()
-            .filter(|p| p.name == "aws")
-            .find_map(|p| {
-                p.expressions
-                    .get("region")?
-                    .constant_value
-                    .as_ref()?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-    });
+    let mut found = crate::envelope::Envelope::default();
+    let mut take = |field: &str, names: &[&str], tag: bool| -> String {
+        for n in names {
+            if let Some(v) = var(n) {
+                found.found(field, v.clone(), format!("plan variable `{n}`"));
+                return v;
+            }
+        }
+        if tag && let Some(v) = super::common_tag(&resources, field) {
+            found.found(field, v.clone(), format!("tag `{field}` of every resource"));
+            return v;
+        }
+        String::new()
+    };
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    let stack = var("stack").or_else(|| common_tag("stack")).unwrap_or(stem);
-    // Missing environment or region is only an error when no stack document of the same id
-    // is checked in the same run (see `unfilled_envelope`).
-    let environment = var("environment").or_else(|| common_tag("environment"));
-    let region = var("region").or(provider_region);
+    let stack = Some(take("stack", &["stack"], true))
+        .filter(|s| !s.is_empty())
+        .unwrap_or(stem);
+    let environment = take("environment", &["environment", "env"], true);
+    let account = take("account", &["account"], false);
+    let owner = take("owner", &["owner"], true);
+    let repository = take("repository", &["repository"], false);
+    let mut region = take("region", &["region", "aws_region"], false);
+    if region.is_empty()
+        && let Some((r, from)) = provider_region(configuration, &var)
+    {
+        found.found("region", r.clone(), from);
+        region = r;
+    }
     let budget = match variables
         .get("budget_monthly_limit_usd")
         .map(|v| &v.value.0)
@@ -1130,16 +2087,13 @@ fn envelope(
         }),
         _ => None,
     };
-    let environment = environment.unwrap_or_default();
     Ok(Stack {
         id: stack,
-        repository: var("repository").unwrap_or_default(),
-        account: var("account").unwrap_or_else(|| environment.clone()),
-        owner: var("owner")
-            .or_else(|| common_tag("owner"))
-            .unwrap_or_default(),
+        repository,
+        account,
+        owner,
         environment,
-        region: region.unwrap_or_default(),
+        region,
         depends_on: Vec::new(),
         budget,
         resources,
@@ -1147,36 +2101,8 @@ fn envelope(
         origin: crate::model::Origin::TerraformPlan,
         unmodelled,
         managed_elsewhere: Default::default(),
+        envelope: found,
     })
-}
-
-/// The envelope fields a plan checked without its stack document failed to give.
-pub fn unfilled_envelope(stack: &Stack) -> Vec<LoadError> {
-    let file = &stack.source.file;
-    let missing = |what: &str, how: &str| {
-        LoadError::plain(
-            file,
-            LoadErrorKind::Shape,
-            format!(
-                "the plan does not say its stack's {what}: {how}, or check it together with the stack document `{}`",
-                stack.id
-            ),
-        )
-    };
-    let mut errors = Vec::new();
-    if stack.environment.is_empty() {
-        errors.push(missing(
-            "environment",
-            "set the variable `environment` or tag every resource with `environment`",
-        ));
-    }
-    if stack.region.is_empty() {
-        errors.push(missing(
-            "region",
-            "set the variable `region` or a constant `region` in the aws provider block",
-        ));
-    }
-    errors
 }
 
 #[cfg(test)]
@@ -1196,10 +2122,19 @@ mod tests {
         assert_eq!(index_of("aws_s3_bucket.b[0]"), "[0]");
         assert_eq!(index_of("aws_s3_bucket.b"), "");
         assert_eq!(
-            resource_part("aws_s3_bucket.logs.id").as_deref(),
-            Some("aws_s3_bucket.logs")
+            resource_reference("aws_s3_bucket.logs.id"),
+            Some(("aws_s3_bucket", "logs", None))
         );
-        assert_eq!(resource_part("var.bucket"), None);
+        assert_eq!(
+            resource_reference(r#"aws_s3_bucket.logs["a]"].id"#),
+            Some(("aws_s3_bucket", "logs", Some(r#"["a]"]"#.to_owned())))
+        );
+        assert_eq!(resource_reference("var.bucket"), None);
+        assert_eq!(
+            module_instance(r#"module.a["x.y"].aws_s3_bucket.b[0]"#),
+            r#"module.a["x.y"]."#
+        );
+        assert_eq!(module_instance("aws_s3_bucket.b"), "");
     }
 
     #[test]

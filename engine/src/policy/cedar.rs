@@ -212,7 +212,8 @@ pub fn schema_json(registry: &Registry) -> serde_json::Value {
                 "monthly_limit_usd": {"type": "Long"},
                 "alert_thresholds": {"type": "Set", "element": {"type": "Long"}},
                 "estimated_monthly_cost_usd": {"type": "Long"},
-                "cost_complete": {"type": "Boolean"}
+                "cost_complete": {"type": "Boolean"},
+                "cost_estimated": {"type": "Boolean"}
             }},
             "tags": {"type": "String"}
         }),
@@ -317,6 +318,8 @@ pub struct StackFacts<'a> {
     pub alert_thresholds: &'a [i64],
     pub estimated_monthly_cost_usd: f64,
     pub cost_complete: bool,
+    /// False when the stack's region has no price catalogue.
+    pub cost_estimated: bool,
 }
 
 /// A resource as Cedar sees it.
@@ -693,6 +696,10 @@ impl CedarBundle {
             (
                 "cost_complete",
                 RestrictedExpression::new_bool(stack.cost_complete),
+            ),
+            (
+                "cost_estimated",
+                RestrictedExpression::new_bool(stack.cost_estimated),
             ),
         ];
         let mut entities = Vec::with_capacity(resources.len() + 2);

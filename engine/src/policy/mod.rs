@@ -191,12 +191,13 @@ impl PolicyBundle {
     }
 
     /// Every rule's metadata, Rego then Cedar, each sorted by id, then the built-in checks
-    /// (`TG-AUTHZ-001`, `TG-COST-000`) so reports can describe every finding's rule.
+    /// (`TG-AUTHZ-001`, `TG-COST-000`, the `TG-COV-*` coverage checks) so reports can describe every finding's rule.
     pub fn metas(&self) -> Vec<&PolicyMeta> {
         let mut out: Vec<&PolicyMeta> = self.rego.rules().iter().map(|r| &*r.meta).collect();
         out.extend(self.cedar.metas());
         out.push(self.cedar.not_permitted_meta());
         out.push(crate::eval::cost_meta());
+        out.extend(crate::coverage::metas());
         out
     }
 }

@@ -27,6 +27,7 @@ pub fn check(paths: &[PathBuf]) -> Report {
         bundle: BundleOptions::default(),
         overrides: vec![],
         changed: None,
+        envelope: Default::default(),
     };
     check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -9,7 +9,7 @@ metadata := {
 	"family": "backup",
 	"severity": "high",
 	"enforcement": "soft-mandatory",
-	"resource_types": ["aws_rds_cluster"],
+	"resource_types": ["aws_rds_cluster", "aws_db_instance", "aws_docdb_cluster"],
 	"description": "Point-in-time recovery needs a retention window; deletion protection stops a stray destroy from taking the data with it.",
 	"rationale": "Without point-in-time recovery a bad migration or a mass deletion costs every write since the last manual snapshot; without deletion protection one mistaken destroy removes the database together with its automated backups.",
 	"remediation": "Set backup_retention_period >= 7 and deletion_protection = true.",

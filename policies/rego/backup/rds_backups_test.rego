@@ -59,3 +59,20 @@ test_both_failures_reported if {
 test_unknown_retention_denied if {
 	rds_backups.deny == {"fixture/db (aws_rds_cluster) keeps backups for (known after apply) days (minimum 7)"} with input as cluster({"backup_retention_period": "(known after apply)"})
 }
+
+# A standalone RDS instance (aws_db_instance) is judged the same way.
+instance(overrides) := fx.prod("orders-db", "aws_db_instance", object.union(
+	{"identifier": "wer1-prod-orders", "instance_class": "db.t4g.medium", "backup_retention_period": 7, "deletion_protection": true},
+	overrides,
+))
+
+test_compliant_instance_passes if {
+	count(rds_backups.deny) == 0 with input as instance({})
+}
+
+test_instance_with_default_backups_and_no_protection_denied if {
+	rds_backups.deny == {
+		"fixture/orders-db (aws_db_instance) keeps backups for 1 days (minimum 7)",
+		"fixture/orders-db (aws_db_instance) has no deletion protection",
+	} with input as instance({"backup_retention_period": 1, "deletion_protection": false})
+}

@@ -14,8 +14,17 @@ metadata := {
 	"remediation": "Right-size the resources, or have finance raise the stack's budget.monthly_limit_usd.",
 }
 
+# A region without a price catalogue leaves the stack's cost not estimated: the cap cannot be
+# checked, which fails this rule (and only this one) rather than passing it by omission.
 deny contains msg if {
 	cap := input.stack.budget.monthly_limit_usd
+	input.stack.cost_estimated == false
+	msg := sprintf("stack %s has no cost estimate (no price catalogue for region %s), so its cap of %v USD cannot be checked", [input.stack.id, input.stack.region, cap])
+}
+
+deny contains msg if {
+	cap := input.stack.budget.monthly_limit_usd
+	not input.stack.cost_estimated == false
 	estimate := ceil(input.stack.estimated_monthly_cost_usd)
 	estimate > cap
 	msg := sprintf("stack %s is estimated at %v USD/month, over its cap of %v USD", [input.stack.id, estimate, cap])

@@ -43,3 +43,20 @@ test_no_budget_is_not_judged if {
 	inp := {"stack": object.union(fx.prod_stack, {"budget": null, "estimated_monthly_cost_usd": 5000}), "resources": [worker]}
 	count(under_cap.deny) == 0 with input as inp
 }
+
+# A region without a price catalogue: the cost is not estimated, and the cap cannot be checked.
+test_not_estimated_denied if {
+	inp := {
+		"stack": object.union(fx.prod_stack, {"region": "ap-south-2", "estimated_monthly_cost_usd": 0, "cost_estimated": false}),
+		"resources": [worker],
+	}
+	under_cap.deny == {"stack fixture has no cost estimate (no price catalogue for region ap-south-2), so its cap of 1000 USD cannot be checked"} with input as inp
+}
+
+test_not_estimated_without_a_cap_passes if {
+	inp := {
+		"stack": object.union(fx.prod_stack, {"budget": null, "estimated_monthly_cost_usd": 0, "cost_estimated": false}),
+		"resources": [worker],
+	}
+	count(under_cap.deny) == 0 with input as inp
+}

@@ -9,7 +9,7 @@ metadata := {
 	"family": "encryption",
 	"severity": "high",
 	"enforcement": "hard-mandatory",
-	"resource_types": ["aws_instance", "aws_launch_template"],
+	"resource_types": ["aws_instance", "aws_launch_template", "aws_ebs_volume"],
 	"description": "Unencrypted EBS volumes and their snapshots expose whatever the instance wrote to disk.",
 	"rationale": "Disks outlive instances through snapshots and images that are easy to share or copy by mistake; encryption ties every copy to a KMS key whose use is controlled and logged.",
 	"remediation": "Set root_block_device.encrypted = true (instances) or ebs.encrypted = true in every block_device_mappings entry (launch templates).",
@@ -26,4 +26,10 @@ deny contains msg if {
 	some m in object.get(lib.props, "block_device_mappings", [])
 	not object.get(m, ["ebs", "encrypted"], false) == true
 	msg := sprintf("%s maps %s to an unencrypted volume", [lib.name, object.get(m, "device_name", "a device")])
+}
+
+deny contains msg if {
+	input.resource.type == "aws_ebs_volume"
+	not object.get(lib.props, "encrypted", false) == true
+	msg := sprintf("%s is an unencrypted volume", [lib.name])
 }

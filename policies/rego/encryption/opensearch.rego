@@ -9,7 +9,7 @@ metadata := {
 	"family": "encryption",
 	"severity": "high",
 	"enforcement": "hard-mandatory",
-	"resource_types": ["aws_opensearch_domain"],
+	"resource_types": ["aws_opensearch_domain", "aws_elasticsearch_domain"],
 	"description": "Search indexes copy the data they index; they need the same protection as the source.",
 	"rationale": "An index is a searchable copy of customer data; unencrypted disks, clear-text node traffic or old TLS versions would make it the weakest copy.",
 	"remediation": "Set encrypt_at_rest.enabled, node_to_node_encryption.enabled and domain_endpoint_options.enforce_https to true, and tls_security_policy to Policy-Min-TLS-1-2-2019-07 (or newer).",

@@ -9,7 +9,7 @@ metadata := {
 	"family": "encryption",
 	"severity": "high",
 	"enforcement": "hard-mandatory",
-	"resource_types": ["aws_rds_cluster"],
+	"resource_types": ["aws_rds_cluster", "aws_db_instance", "aws_docdb_cluster"],
 	"description": "Database storage, snapshots and replicas inherit the cluster's encryption, which can only be chosen at creation.",
 	"rationale": "Snapshots are the most easily leaked artefact of a database; with a customer-managed key a copied snapshot is useless without the key, and every use of the key is logged.",
 	"remediation": "Set storage_encrypted = true and kms_key_id to a customer-managed key; an existing cluster must be restored from an encrypted snapshot.",

@@ -47,3 +47,22 @@ test_dev_cluster_unencrypted_denied if {
 	inp := fx.dev("db", "aws_rds_cluster", object.union(base, {"storage_encrypted": false}))
 	rds_storage.deny == {"fixture/db (aws_rds_cluster) has storage_encrypted false"} with input as inp
 }
+
+# A standalone RDS instance (aws_db_instance) is judged the same way.
+db_instance(overrides) := fx.prod("orders-db", "aws_db_instance", object.union(
+	{"identifier": "wer1-prod-orders", "instance_class": "db.t4g.medium", "storage_encrypted": true, "kms_key_id": "${key}"},
+	overrides,
+))
+
+test_encrypted_instance_passes if {
+	count(rds_storage.deny) == 0 with input as db_instance({})
+}
+
+test_unencrypted_instance_denied if {
+	rds_storage.deny == {"fixture/orders-db (aws_db_instance) has storage_encrypted false"} with input as db_instance({"storage_encrypted": false})
+}
+
+test_instance_without_encryption_setting_denied if {
+	inp := fx.prod("orders-db", "aws_db_instance", {"identifier": "wer1-prod-orders", "instance_class": "db.t4g.medium"})
+	rds_storage.deny == {"fixture/orders-db (aws_db_instance) has storage_encrypted unset"} with input as inp
+}

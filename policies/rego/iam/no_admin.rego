@@ -9,7 +9,7 @@ metadata := {
 	"family": "iam",
 	"severity": "critical",
 	"enforcement": "hard-mandatory",
-	"resource_types": ["aws_iam_policy", "aws_iam_role", "aws_iam_user", "aws_organizations_policy"],
+	"resource_types": ["aws_iam_policy", "aws_iam_role", "aws_iam_user", "aws_organizations_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy", "aws_vpc_endpoint", "aws_api_gateway_rest_api", "aws_secretsmanager_secret"],
 	"description": "\"Action\": \"*\" on \"Resource\": \"*\" is administrator access; it belongs to break-glass roles managed outside the estate.",
 	"rationale": "Administrator access in an application's policy turns any bug or leaked credential in that application into full control of the account, including deleting backups and audit trails.",
 	"remediation": "List the actions and resources the principal needs.",

@@ -47,3 +47,14 @@ test_domain_with_no_subnets_denied if {
 	inp := domain({"vpc_options": {"subnet_ids": [], "security_group_ids": ["${networking.search-sg}"]}})
 	count(private_data_stores.deny) == 1 with input as inp
 }
+
+# A standalone RDS instance (aws_db_instance) says it with publicly_accessible too.
+test_private_db_instance_passes if {
+	inp := fx.prod("orders-db", "aws_db_instance", {"identifier": "wer1-prod-orders", "instance_class": "db.t4g.medium", "publicly_accessible": false})
+	count(private_data_stores.deny) == 0 with input as inp
+}
+
+test_public_db_instance_denied if {
+	inp := fx.prod("orders-db", "aws_db_instance", {"identifier": "wer1-prod-orders", "instance_class": "db.t4g.medium", "publicly_accessible": true})
+	private_data_stores.deny == {"fixture/orders-db (aws_db_instance) has publicly_accessible true"} with input as inp
+}
