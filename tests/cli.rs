@@ -1,7 +1,7 @@
 //! End-to-end tests of the `tollgate` command: exit codes, output shapes, and every bad input
 //! named in the foundation issue. Each test runs the real binary in a child process.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -736,13 +736,24 @@ fn fault_symlinks_fifos_and_devices_are_refused_naming_what_they_are() {
     let policies = root().join("policies");
     let policies = policies.to_str().unwrap();
     let check = |paths: &[&str]| {
-        let mut args = vec!["check", "--policies", policies, "--no-waivers", "--as-of", TODAY];
+        let mut args = vec![
+            "check",
+            "--policies",
+            policies,
+            "--no-waivers",
+            "--as-of",
+            TODAY,
+        ];
         args.extend_from_slice(paths);
         tollgate_bounded(d, &args)
     };
     let looped = check(&["stacks"]);
     let direct = check(&["stacks/budgeting.json"]);
-    assert!(!stderr(&looped).contains("duplicate"), "{}", stderr(&looped));
+    assert!(
+        !stderr(&looped).contains("duplicate"),
+        "{}",
+        stderr(&looped)
+    );
     assert_eq!(code(&looped), code(&direct), "{}", stderr(&looped));
     assert_eq!(stdout(&looped), stdout(&direct));
 
@@ -758,7 +769,10 @@ fn fault_symlinks_fifos_and_devices_are_refused_naming_what_they_are() {
         assert!(stderr(&o).contains(what), "{paths:?}: {}", stderr(&o));
         assert!(!stderr(&o).contains("no such file"), "{}", stderr(&o));
     }
-    let o = tollgate_bounded(d, &["validate", policies, "--stacks", "stacks", "--no-waivers"]);
+    let o = tollgate_bounded(
+        d,
+        &["validate", policies, "--stacks", "stacks", "--no-waivers"],
+    );
     assert_eq!(code(&o), 2, "{}", stdout(&o));
     assert!(
         format!("{}{}", stdout(&o), stderr(&o)).contains("pipe.json"),
@@ -770,17 +784,43 @@ fn fault_symlinks_fifos_and_devices_are_refused_naming_what_they_are() {
     let bundle = bundle_copy();
     mkfifo(&bundle.path().join("rego/pipe.rego"));
     let b = bundle.path().to_str().unwrap();
-    let o = tollgate_bounded(d, &["check", "--policies", b, "--no-waivers", "stacks/budgeting.json"]);
+    let o = tollgate_bounded(
+        d,
+        &[
+            "check",
+            "--policies",
+            b,
+            "--no-waivers",
+            "stacks/budgeting.json",
+        ],
+    );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("pipe.rego") && stderr(&o).contains("FIFO"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pipe.rego") && stderr(&o).contains("FIFO"),
+        "{}",
+        stderr(&o)
+    );
     let o = tollgate_bounded(d, &["bundle", "build", b, "-o", "b.tar.gz"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("pipe.rego") && stderr(&o).contains("FIFO"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pipe.rego") && stderr(&o).contains("FIFO"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!d.join("b.tar.gz").exists());
 
     // A plan file that is a FIFO.
     mkfifo(&d.join("plan.json"));
-    let o = tollgate_bounded(d, &["apply", "plan.json", "--auto-approve", "--policies", policies]);
+    let o = tollgate_bounded(
+        d,
+        &[
+            "apply",
+            "plan.json",
+            "--auto-approve",
+            "--policies",
+            policies,
+        ],
+    );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("FIFO"), "{}", stderr(&o));
 }
@@ -877,6 +917,8 @@ fn fault_cedar_nested_deeply_in_every_construct_is_refused_by_check_and_validate
             );
         }
     }
+}
+
 /// The long flags a `--help` text lists (`--help` and `--version` aside).
 fn long_flags(help: &str) -> std::collections::BTreeSet<String> {
     let re = regex::Regex::new(r"(?m)^\s+(?:-[A-Za-z], )?(--[a-z][a-z0-9-]*)").unwrap();
@@ -949,7 +991,10 @@ fn every_flag_in_help_appears_on_its_doc_page() {
             }
         }
     }
-    assert!(missing.is_empty(), "flags missing from their pages: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "flags missing from their pages: {missing:#?}"
+    );
 }
 
 /// Issue 9 item 1: a plain plan is checked as given; the envelope flags apply to plans and
