@@ -126,6 +126,10 @@ struct CheckArgs {
     /// Why the overrides are needed (recorded in every output).
     #[arg(long, value_name = "TEXT", requires = "overrides")]
     reason: Option<String>,
+    /// Wall-clock bound on the run's Rego evaluations, in seconds (default 1800): once it is
+    /// reached, every rule not yet evaluated becomes an error finding (the run fails closed).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_run_time: Option<u64>,
     /// The stack id of every Terraform plan and CloudFormation template checked (default: the
     /// plan's variable `stack`, a `tollgate.toml`, the `stack` tag every resource shares, the
     /// file's name). A stack document of that id checked with it gives the envelope instead.
@@ -319,7 +323,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
                 RegoModeArg::Vm => RegoMode::Vm,
                 RegoModeArg::Interpreter => RegoMode::Interpreter,
             },
-            run_time_limit: None,
+            run_time_limit: args.max_run_time.map(std::time::Duration::from_secs),
         },
         overrides: args
             .overrides

@@ -3,6 +3,8 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tollgate_engine::check::{EstateCheck, check_estate};
 use tollgate_engine::load;
@@ -136,8 +138,19 @@ enum StateCommand {
     List,
     /// One recorded resource, as JSON.
     Show { address: String },
-    /// Release a stuck lock (its id is in the error of the run that found it).
-    Unlock { id: String },
+    /// Release a stuck lock (its id is in the error of the run that found it). `--force`
+    /// releases whatever lock is there — an empty or corrupt one a crash left — after a
+    /// confirmation (`--yes` to skip it).
+    Unlock {
+        #[arg(required_unless_present = "force")]
+        id: Option<String>,
+        /// Release the lock whatever it holds, after a confirmation.
+        #[arg(long)]
+        force: bool,
+        /// With `--force`: do not ask (for scripts; stdin need not be a terminal).
+        #[arg(long, requires = "force")]
+        yes: bool,
+    },
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -248,14 +261,16 @@ pub fn plan(args: PlanArgs) -> Result<ExitCode, Failure> {
     let mut documents = std::collections::BTreeMap::new();
     let mut digests = Vec::new();
     for s in &estate.stacks {
-        let bytes = std::fs::read(&*s.source.file)
-            .map_err(|e| usage(format!("{}: {e}", s.source.file.display())))?;
+        let bytes = read_input(&s.source.file)?;
         let mut doc: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| usage(format!("{}: {e}", s.source.file.display())))?;
         // What is applied is what was judged: policy documents written as strings, parsed.
         tollgate_engine::documents::write_judged_documents(s, registry, &mut doc);
         documents.insert(s.id.clone(), doc);
-        digests.push(plan::file_digest(&s.source.file).map_err(usage)?);
+        digests.push(
+            plan::file_digest(&s.source.file)
+                .map_err(|e| usage(format!("{}: {e}", s.source.file.display())))?,
+        );
     }
     let rt = runtime()?;
     let backend = rt.block_on(backend(&args.state, &args.aws))?;
@@ -315,9 +330,15 @@ fn judge_estate(
     ))
 }
 
+/// Reads an input file the way the engine reads every input: a regular file, size-capped.
+fn read_input(file: &Path) -> Result<Vec<u8>, Failure> {
+    tollgate_engine::fsio::read_bounded(file, tollgate_engine::json::MAX_FILE_BYTES)
+        .map_err(|e| usage(format!("{}: {e}", file.display())))
+}
+
 /// Reads and checks a plan file: its own digest, then the policies and waivers it was made with.
 fn verified_plan(file: &Path, policies: &Policies) -> Result<Plan, Failure> {
-    let bytes = std::fs::read(file).map_err(|e| usage(format!("{}: {e}", file.display())))?;
+    let bytes = read_input(file)?;
     let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| {
         usage(format!(
             "{}:{}:{}: not a Tollgate plan: {e}",
@@ -461,16 +482,120 @@ pub fn apply(args: ApplyArgs) -> Result<ExitCode, Failure> {
     let lock = LockInfo::new("apply");
     match rt.block_on(backend.lock(&lock)) {
         Ok(()) => {}
-        Err(e @ StateError::Locked { .. }) => return Ok(refuse(&e.to_string())),
+        Err(e @ (StateError::Locked { .. } | StateError::CorruptLock { .. })) => {
+            return Ok(refuse(&e.to_string()));
+        }
         Err(e) => return Err(usage(e)),
     }
-    let result = apply_locked(&rt, &args, &plan, &policies, &backend, registry);
+    // From here on the lock is held: a signal must not leave it behind.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let applying = Arc::new(AtomicBool::new(false));
+    let signals =
+        Signals::new(&rt).map_err(|e| usage(format!("installing signal handlers: {e}")))?;
+    rt.spawn(on_signals(
+        signals,
+        backend.clone(),
+        lock.id.clone(),
+        stop_tx,
+        applying.clone(),
+    ));
+    let result = apply_locked(
+        &rt, &args, &plan, &policies, &backend, registry, stop_rx, &applying,
+    );
     if let Err(e) = rt.block_on(backend.unlock(&lock.id)) {
         let _ = writeln!(std::io::stderr(), "error: releasing the lock: {e}");
     }
     result
 }
 
+/// SIGINT (Ctrl-C) and SIGTERM (what CI cancellation and container stops send), registered
+/// before they are awaited so none is lost in between.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new(rt: &tokio::runtime::Runtime) -> std::io::Result<Self> {
+        let _in_runtime = rt.enter();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// The next SIGINT or SIGTERM; `false` if signals can no longer arrive.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                s = self.interrupt.recv() => s.is_some(),
+                s = self.terminate.recv() => s.is_some(),
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.is_ok()
+    }
+}
+
+/// Longest wait for the lock's release when quitting at once on a signal.
+const UNLOCK_ON_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What signals do while `apply` holds the lock. Before anything is applied, the first one
+/// releases the lock and exits 130. While applying, the first one stops scheduling (the calls in
+/// flight finish, the state is saved, the lock released: exit 130 from the apply itself); a
+/// second one quits at once — the state on disk is whole (written atomically after each
+/// resource), and the lock is still released.
+async fn on_signals(
+    mut signals: Signals,
+    backend: Backend,
+    lock_id: String,
+    stop: tokio::sync::watch::Sender<bool>,
+    applying: Arc<AtomicBool>,
+) {
+    let quit = |why: &'static str| {
+        let backend = backend.clone();
+        let lock_id = lock_id.clone();
+        async move {
+            let released = tokio::time::timeout(UNLOCK_ON_EXIT, backend.unlock(&lock_id)).await;
+            let lock = match released {
+                Ok(Ok(())) => "the lock is released".to_owned(),
+                Ok(Err(e)) => format!("releasing the lock: {e}"),
+                Err(_) => format!(
+                    "the lock could not be released in time: release it with `tollgate state \
+                     unlock {lock_id}`"
+                ),
+            };
+            let _ = writeln!(std::io::stderr(), "\n{why}; {lock}.");
+            std::process::exit(130);
+        }
+    };
+    if !signals.next().await {
+        return;
+    }
+    if !applying.load(Ordering::SeqCst) {
+        quit("Stopped before anything was applied").await;
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nStopping: letting the calls in flight finish and saving the state (Ctrl-C again to \
+         quit at once; the state stays consistent and the lock is released)."
+    );
+    let _ = stop.send(true);
+    if signals.next().await {
+        quit("Quit at once: calls in flight were abandoned, the state holds what was recorded; run apply again to finish").await;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn apply_locked(
     rt: &tokio::runtime::Runtime,
     args: &ApplyArgs,
@@ -478,6 +603,8 @@ fn apply_locked(
     policies: &Policies,
     backend: &Backend,
     registry: &Registry,
+    stop_rx: tokio::sync::watch::Receiver<bool>,
+    applying: &AtomicBool,
 ) -> Result<ExitCode, Failure> {
     let state = rt.block_on(backend.load()).map_err(usage)?;
     if let Err(why) = state_is_current(plan, state.as_ref()) {
@@ -509,23 +636,10 @@ fn apply_locked(
         print("Apply cancelled.\n")?;
         return Ok(ExitCode::from(1));
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    applying.store(true, Ordering::SeqCst);
     let report = rt.block_on(async {
         let clients = AwsClients::load(&args.aws.settings()).await;
         let providers = catalogue::aws_providers(&clients);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\nStopping: letting the calls in flight finish and saving the state \
-                     (Ctrl-C again to quit at once; the state stays consistent)."
-                );
-                let _ = stop_tx.send(true);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        });
         apply::apply(
             plan,
             &providers,
@@ -553,9 +667,46 @@ pub fn state(args: StateArgs) -> Result<ExitCode, Failure> {
     let rt = runtime()?;
     let backend = rt.block_on(backend(&args.state, &args.aws))?;
     match args.command {
-        StateCommand::Unlock { id } => {
+        StateCommand::Unlock {
+            id: Some(id),
+            force: false,
+            ..
+        } => {
             rt.block_on(backend.unlock(&id)).map_err(usage)?;
             print(&format!("Released lock {id} on {}.\n", backend.location()))?;
+        }
+        StateCommand::Unlock { yes, .. } => {
+            let Some(what) = rt.block_on(backend.describe_lock()).map_err(usage)? else {
+                print(&format!("{} is not locked.\n", backend.location()))?;
+                return Ok(ExitCode::SUCCESS);
+            };
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return Err(usage(format!(
+                        "the lock on {} is {what}; `state unlock --force` asks for confirmation \
+                         and stdin is not a terminal: pass --yes",
+                        backend.location()
+                    )));
+                }
+                print(&format!(
+                    "The lock on {} is {what}.\nRelease it? Only 'yes' will be accepted: ",
+                    backend.location()
+                ))?;
+                let mut answer = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut answer)
+                    .map_err(|e| usage(format!("reading the answer: {e}")))?;
+                if answer.trim() != "yes" {
+                    print("Lock kept.\n")?;
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            rt.block_on(backend.force_unlock()).map_err(usage)?;
+            print(&format!(
+                "Released the lock on {} ({what}).\n",
+                backend.location()
+            ))?;
         }
         StateCommand::List => {
             let state = rt

@@ -2,7 +2,7 @@
 //! check gives the same findings as the folder; the tamper matrix; hostile archives (built here
 //! with the tar crate); deterministic builds. Each test runs the real binary in a child process.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

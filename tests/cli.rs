@@ -1,7 +1,7 @@
 //! End-to-end tests of the `tollgate` command: exit codes, output shapes, and every bad input
 //! named in the foundation issue. Each test runs the real binary in a child process.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -688,6 +688,237 @@ fn cloudformation_templates_are_checked_json_and_yaml() {
     }
 }
 
+/// `tollgate ARGS` in `dir`, killed (and the test failed) if it has not ended within a minute:
+/// a read that blocks on a FIFO must fail the test, not hang it.
+fn tollgate_bounded(dir: &Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RAYON_NUM_THREADS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("tollgate {args:?} did not end: blocked or looping");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn fault_symlinks_fifos_and_devices_are_refused_naming_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stacks = d.join("stacks");
+    std::fs::create_dir_all(stacks.join("sub")).unwrap();
+    std::fs::copy(
+        root().join("stacks/budgeting.json"),
+        stacks.join("budgeting.json"),
+    )
+    .unwrap();
+    // Two links to `.` in every folder: the walk was exponential, then forty "duplicate stack
+    // id" errors.
+    for f in [stacks.clone(), stacks.join("sub")] {
+        std::os::unix::fs::symlink(".", f.join("here")).unwrap();
+        std::os::unix::fs::symlink(".", f.join("again")).unwrap();
+    }
+    let policies = root().join("policies");
+    let policies = policies.to_str().unwrap();
+    let check = |paths: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--policies",
+            policies,
+            "--no-waivers",
+            "--as-of",
+            TODAY,
+        ];
+        args.extend_from_slice(paths);
+        tollgate_bounded(d, &args)
+    };
+    let looped = check(&["stacks"]);
+    let direct = check(&["stacks/budgeting.json"]);
+    assert!(
+        !stderr(&looped).contains("duplicate"),
+        "{}",
+        stderr(&looped)
+    );
+    assert_eq!(code(&looped), code(&direct), "{}", stderr(&looped));
+    assert_eq!(stdout(&looped), stdout(&direct));
+
+    // A FIFO named *.json in the folder, or on the command line; a device on the command line.
+    mkfifo(&stacks.join("sub/pipe.json"));
+    for (paths, what) in [
+        (&["stacks"][..], "a FIFO (named pipe)"),
+        (&["stacks/sub/pipe.json"][..], "a FIFO (named pipe)"),
+        (&["/dev/zero"][..], "a character device"),
+    ] {
+        let o = check(paths);
+        assert_eq!(code(&o), 2, "{paths:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(what), "{paths:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("no such file"), "{}", stderr(&o));
+    }
+    let o = tollgate_bounded(
+        d,
+        &["validate", policies, "--stacks", "stacks", "--no-waivers"],
+    );
+    assert_eq!(code(&o), 2, "{}", stdout(&o));
+    assert!(
+        format!("{}{}", stdout(&o), stderr(&o)).contains("pipe.json"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A FIFO in a policy folder: `check --policies` and `bundle build` refuse it.
+    let bundle = bundle_copy();
+    mkfifo(&bundle.path().join("rego/pipe.rego"));
+    let b = bundle.path().to_str().unwrap();
+    let o = tollgate_bounded(
+        d,
+        &[
+            "check",
+            "--policies",
+            b,
+            "--no-waivers",
+            "stacks/budgeting.json",
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pipe.rego") && stderr(&o).contains("FIFO"),
+        "{}",
+        stderr(&o)
+    );
+    let o = tollgate_bounded(d, &["bundle", "build", b, "-o", "b.tar.gz"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pipe.rego") && stderr(&o).contains("FIFO"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.join("b.tar.gz").exists());
+
+    // A plan file that is a FIFO.
+    mkfifo(&d.join("plan.json"));
+    let o = tollgate_bounded(
+        d,
+        &[
+            "apply",
+            "plan.json",
+            "--auto-approve",
+            "--policies",
+            policies,
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("FIFO"), "{}", stderr(&o));
+}
+
+#[test]
+fn fault_a_whole_run_past_its_time_limit_fails_closed_with_one_message() {
+    // A slow rule over every resource of the estate: 0.1 s or more each, minutes in all.
+    let bundle = bundle_copy();
+    std::fs::write(
+        bundle.path().join("rego/slow.rego"),
+        r#"package tollgate.slow
+import rego.v1
+
+metadata := {
+	"id": "TG-SLOW-001",
+	"title": "A slow rule",
+	"family": "tagging",
+	"severity": "low",
+	"enforcement": "advisory",
+	"remediation": "none",
+	"description": "Counts to 900,000 for every resource.",
+	"rationale": "A test of the run's time bound.",
+}
+
+deny contains "never" if {
+	count(numbers.range(1, 900000)) == 0
+}
+"#,
+    )
+    .unwrap();
+    let o = tollgate(&[
+        "check",
+        "--policies",
+        bundle.path().to_str().unwrap(),
+        "--as-of",
+        TODAY,
+        "--format",
+        "json",
+        "--max-run-time",
+        "1",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    let v = json(&o);
+    let errors: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["outcome"] == "error")
+        .collect();
+    assert!(!errors.is_empty(), "nothing was cut off: {}", stdout(&o));
+    for f in &errors {
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .contains("not evaluated: the run reached its time limit of 1 s"),
+            "{f:#}"
+        );
+    }
+}
+
+#[test]
+fn fault_cedar_nested_deeply_in_every_construct_is_refused_by_check_and_validate() {
+    // Each recursive construct of Cedar's grammar, 5,000 deep: 5,000 chained `if`s overflowed
+    // the stack (the process aborted) in `check` and in `validate`.
+    let n = 5_000;
+    let ladders = [
+        format!("{}true", "if true then true else ".repeat(n)),
+        format!("{}true", "!".repeat(n)),
+        format!("{}1 == 1", "-".repeat(n)),
+        format!("context{} == 1", ".a".repeat(n)),
+        vec!["true"; n].join(" && "),
+    ];
+    for cond in ladders {
+        let bundle = bundle_copy();
+        std::fs::write(
+            bundle.path().join("cedar/deep.cedar"),
+            format!("@id(\"deep\")\nforbid (principal, action, resource) when {{ {cond} }};\n"),
+        )
+        .unwrap();
+        let b = bundle.path().to_str().unwrap();
+        let what = &cond[..40];
+        for args in [
+            vec!["check", "--policies", b, "--as-of", TODAY],
+            vec!["validate", b, "--no-stacks", "--no-waivers"],
+        ] {
+            let o = tollgate(&args);
+            let out = format!("{}{}", stdout(&o), stderr(&o));
+            assert_eq!(code(&o), 2, "{what}… {args:?}: {out}");
+            assert!(
+                out.contains("deep.cedar") && out.contains("nesting too deep"),
+                "{what}… {args:?}: {out}"
+            );
+        }
+    }
+}
+
 /// The long flags a `--help` text lists (`--help` and `--version` aside).
 fn long_flags(help: &str) -> std::collections::BTreeSet<String> {
     let re = regex::Regex::new(r"(?m)^\s+(?:-[A-Za-z], )?(--[a-z][a-z0-9-]*)").unwrap();
@@ -760,7 +991,10 @@ fn every_flag_in_help_appears_on_its_doc_page() {
             }
         }
     }
-    assert!(missing.is_empty(), "flags missing from their pages: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "flags missing from their pages: {missing:#?}"
+    );
 }
 
 /// Issue 9 item 1: a plain plan is checked as given; the envelope flags apply to plans and

@@ -1,7 +1,7 @@
 //! End-to-end tests of `tollgate explain`: a resource's rules (fired or passed, with the values
 //! they read), Cedar's decision and determining policies, policy documentation, and bad input.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

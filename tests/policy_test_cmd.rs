@@ -2,7 +2,7 @@
 //! `--coverage`, and load errors naming file:line:col. Each test writes a tiny bundle to a
 //! temporary folder and runs the real binary on it.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use tollgate_providers::aws::AwsClients;
 use tollgate_providers::state::{Backend, Location, LockInfo, State};
 use tollgate_testkit::Moto;
+use tollgate_testkit::proxy::{FaultProxy, Hold, Rule};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1110,4 +1111,257 @@ fn an_admin_policy_as_a_string_all_traffic_and_a_split_internet_are_refused_befo
         !sb.path(".tollgate/state.json").exists(),
         "no state written"
     );
+
+// 7. Signals, corrupt locks, and the crash-resume harness (issue 11)
+// ---------------------------------------------------------------------------------------------
+
+/// `tollgate ARGS` talking to moto through `proxy` instead of directly.
+fn via_proxy(sb: &Sandbox, proxy: &FaultProxy, args: &[&str]) -> Command {
+    let mut c = sb.command(args);
+    c.env("AWS_ENDPOINT_URL", &proxy.url);
+    c
+}
+
+fn spawn_via(sb: &Sandbox, proxy: &FaultProxy, args: &[&str]) -> Child {
+    via_proxy(sb, proxy, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tollgate")
+}
+
+/// Waits until `gate` holds a request of `child`; panics if the child ends first.
+fn wait_for_hold(child: &mut Child, gate: &Hold) {
+    let start = Instant::now();
+    while gate.waiting() == 0 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the process ended ({status}) before a request was held");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "timed out waiting for a held request"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill {sig}");
+}
+
+/// The `n`-th (from 0) CreateVpc call, and only it.
+fn nth_create_vpc(n: usize) -> impl Fn(&tollgate_testkit::proxy::Request) -> bool {
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    move |r| r.is_action("CreateVpc") && seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == n
+}
+
+#[test]
+fn fault_sigterm_during_apply_is_handled_like_the_first_ctrl_c() {
+    const N: usize = 4;
+    let sb = Sandbox::new();
+    sb.write_stack("termed", &vpc_stack("termed", N, 120));
+    let o = sb.run(&["plan", "stacks/termed.json", "-o", "p.json"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+
+    // The second CreateVpc is held at the proxy: SIGTERM lands while it is in flight.
+    let proxy = FaultProxy::start(&sb.moto.url);
+    let gate = Hold::new();
+    proxy.add(Rule::new("hold the 2nd CreateVpc", nth_create_vpc(1)).hold(&gate));
+    let mut child = spawn_via(
+        &sb,
+        &proxy,
+        &["apply", "p.json", "--auto-approve", "--parallelism", "1"],
+    );
+    wait_for_hold(&mut child, &gate);
+    signal(&child, "-TERM");
+    // Give the handler a moment to stop scheduling, then let the call in flight finish.
+    std::thread::sleep(Duration::from_millis(300));
+    gate.open();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 130, "{}", both(&o));
+    assert!(stderr(&o).contains("Stopping"), "{}", both(&o));
+    assert!(stdout(&o).contains("Apply interrupted"), "{}", both(&o));
+    // The call in flight finished and was recorded; nothing after it started.
+    let state = sb.state();
+    assert_eq!(state.resources.len(), 2, "{:?}", state.resources.keys());
+    assert!(!sb.path(".tollgate/state.json.lock").exists());
+    let o = sb.run(&["apply", "p.json", "--auto-approve"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert_one_vpc_each(&sb, &addresses("termed", N));
+}
+
+#[test]
+fn fault_a_second_ctrl_c_exits_at_once_and_still_releases_the_lock() {
+    const N: usize = 3;
+    let sb = Sandbox::new();
+    sb.write_stack("twice", &vpc_stack("twice", N, 130));
+    let o = sb.run(&["plan", "stacks/twice.json", "-o", "p.json"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+
+    // The first CreateVpc's answer is held: the object exists, the apply does not know yet.
+    let proxy = FaultProxy::start(&sb.moto.url);
+    let gate = Hold::new();
+    proxy.add(
+        Rule::new("hold the 1st CreateVpc answer", nth_create_vpc(0))
+            .after_forwarding()
+            .hold(&gate),
+    );
+    let mut child = spawn_via(
+        &sb,
+        &proxy,
+        &["apply", "p.json", "--auto-approve", "--parallelism", "1"],
+    );
+    wait_for_hold(&mut child, &gate);
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "-INT");
+    // It exits while the call is still held: at once, not when the call finishes.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "a second Ctrl-C did not exit at once"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(
+        gate.waiting(),
+        1,
+        "exited before the held call was answered"
+    );
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", both(&o));
+    assert!(stderr(&o).contains("the lock is released"), "{}", both(&o));
+    assert!(!sb.path(".tollgate/state.json.lock").exists());
+    gate.open();
+    drop(proxy);
+
+    // The state on disk is whole; the re-run adopts the object made during the held call.
+    let o = sb.run(&["apply", "p.json", "--auto-approve"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert_one_vpc_each(&sb, &addresses("twice", N));
+}
+
+#[test]
+fn fault_an_empty_or_corrupt_lock_file_is_reported_and_released_by_a_forced_unlock() {
+    let sb = Sandbox::new();
+    sb.write_stack("torn", &vpc_stack("torn", 1, 140));
+    let o = sb.run(&["plan", "stacks/torn.json", "-o", "p.json"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    std::fs::create_dir_all(sb.path(".tollgate")).unwrap();
+    for (bytes, word) in [(&b""[..], "is empty"), (&b"{\"id\":"[..], "is corrupt")] {
+        std::fs::write(sb.path(".tollgate/state.json.lock"), bytes).unwrap();
+        let o = sb.run(&["apply", "p.json", "--auto-approve"]);
+        assert_eq!(code(&o), 1, "{}", both(&o));
+        assert!(
+            stderr(&o).contains(word) && stderr(&o).contains("state unlock --force"),
+            "{}",
+            both(&o)
+        );
+        // Without a terminal the confirmation cannot be asked: --yes is required.
+        let o = sb.run(&["state", "unlock", "--force"]);
+        assert_eq!(code(&o), 2, "{}", both(&o));
+        assert!(stderr(&o).contains("--yes"), "{}", both(&o));
+        assert!(sb.path(".tollgate/state.json.lock").exists());
+        let o = sb.run(&["state", "unlock", "--force", "--yes"]);
+        assert_eq!(code(&o), 0, "{}", both(&o));
+        assert!(stdout(&o).contains("Released the lock"), "{}", both(&o));
+        assert!(!sb.path(".tollgate/state.json.lock").exists());
+    }
+    let o = sb.run(&["apply", "p.json", "--auto-approve"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert_one_vpc_each(&sb, &addresses("torn", 1));
+}
+
+/// Issue 11 item 9: SIGKILL `apply` at several points of a ten-resource plan, with the proxy
+/// holding a call so the kill lands mid-call (before the server carried it out, or after it did
+/// but before the answer came back), re-apply until done; then every object exists exactly once,
+/// the state matches moto, and a new plan is empty.
+#[test]
+fn fault_kill_9_mid_apply_crash_resume_harness() {
+    const N: usize = 10;
+    let sb = Sandbox::new();
+    sb.write_stack("crash", &vpc_stack("crash", N, 150));
+    let o = sb.run(&["plan", "stacks/crash.json", "-o", "p.json"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+
+    // (which CreateVpc of this run to hold, whether the server has carried it out at the kill)
+    let points = [(0, false), (0, true), (2, true), (1, false), (3, true)];
+    let mut kills = 0;
+    for (nth, after) in points {
+        let proxy = FaultProxy::start(&sb.moto.url);
+        let gate = Hold::new();
+        let rule = Rule::new("hold", nth_create_vpc(nth)).hold(&gate);
+        proxy.add(if after { rule.after_forwarding() } else { rule });
+        let mut child = spawn_via(
+            &sb,
+            &proxy,
+            &["apply", "p.json", "--auto-approve", "--parallelism", "1"],
+        );
+        let start = Instant::now();
+        let held = loop {
+            if gate.waiting() > 0 {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break false; // fewer creates were left than `nth`: the run finished
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "timed out");
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        if !held {
+            break;
+        }
+        child.kill().unwrap(); // SIGKILL, mid-call
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), None, "killed by a signal: {status}");
+        kills += 1;
+        gate.open();
+        drop(proxy);
+        // The state is whole at every kill (written atomically), and holds at most N entries.
+        let state = sb.state();
+        assert!(state.resources.len() <= N);
+        release_stale_lock(&sb);
+    }
+    assert!(kills >= 4, "only {kills} kills landed");
+
+    // Re-apply until done (each run resumes what the killed ones left).
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs <= 3, "apply did not converge");
+        let o = sb.run(&["apply", "p.json", "--auto-approve"]);
+        if code(&o) == 0 {
+            assert!(stdout(&o).contains("Apply complete"), "{}", both(&o));
+            break;
+        }
+    }
+
+    // Each object exists exactly once, and the state points at it.
+    assert_one_vpc_each(&sb, &addresses("crash", N));
+    let state = sb.state();
+    assert_eq!(state.resources.len(), N);
+    let by = sb.vpcs_by_owner();
+    for (address, r) in &state.resources {
+        assert_eq!(
+            r.status,
+            tollgate_providers::state::Status::Applied,
+            "{address}"
+        );
+        assert_eq!(
+            by[address],
+            vec![r.handle.as_ref().unwrap().provider_id.clone()],
+            "{address}"
+        );
+    }
+    let o = sb.run(&["plan", "stacks/crash.json", "-o", "p2.json"]);
+    assert_eq!(code(&o), 0, "{}", both(&o));
+    assert!(stdout(&o).contains(NO_CHANGES), "{}", both(&o));
 }

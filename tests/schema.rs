@@ -3,7 +3,7 @@
 //! stack and every document of the policy fixture corpus the loader accepts, and rejects what the
 //! loader rejects for the reasons a schema can see.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! inputs under `fixtures/validate/`, one run collecting every problem; the shipped bundle,
 //! stacks and waivers validating clean; waiver expiry judged as of `--as-of`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1200,4 +1200,16 @@ mod tests {
             }
         }
     }
+
+    // The fault catalogue's names (docs/faults.md) for the tests above.
+    #[test]
+    fn fault_bundle_archive_with_dotdot_absolute_paths_links_duplicates_or_a_zip_bomb() {
+        crafted_archives_are_refused_naming_the_entry();
+        limits_stop_oversized_archives();
+    }
+
+    #[test]
+    fn fault_an_unsigned_or_altered_bundle_where_a_key_is_configured() {
+        tamper_matrix();
+    }
 }

@@ -565,4 +565,20 @@ mod tests {
         assert_eq!(at("$.zz"), None);
         assert_eq!(at("$"), Some(text));
     }
+
+    // The fault catalogue's names (docs/faults.md) for the tests above.
+    #[test]
+    fn fault_malformed_json_truncated_trailing_garbage_bom_invalid_utf8() {
+        trailing_garbage_and_truncation_are_errors_with_positions();
+    }
+
+    #[test]
+    fn fault_a_key_repeated_in_one_object() {
+        repeated_key_is_rejected_with_its_path();
+    }
+
+    #[test]
+    fn fault_deep_nesting_depth_ladder() {
+        deep_nesting_is_an_error_not_a_crash();
+    }
 }

@@ -1047,4 +1047,16 @@ mod tests {
         edges.insert("c", vec![]);
         assert_eq!(find_cycle(&edges), None);
     }
+
+    // The fault catalogue's names (docs/faults.md) for the tests above.
+    #[test]
+    fn fault_duplicate_resource_ids_missing_references_and_dependency_cycles() {
+        duplicate_resource_ids_are_rejected();
+        cycles_are_found_and_named();
+    }
+
+    #[test]
+    fn fault_unknown_resource_type() {
+        unknown_type_suggests_a_name();
+    }
 }

@@ -297,9 +297,9 @@ pub enum PlanError {
     Input(String),
 }
 
-/// sha256 of a file's bytes.
-pub fn file_digest(path: &Path) -> std::io::Result<InputDigest> {
-    let bytes = std::fs::read(path)?;
+/// sha256 of a file's bytes (a regular file, read bounded like every input).
+pub fn file_digest(path: &Path) -> Result<InputDigest, tollgate_engine::json::ReadError> {
+    let bytes = tollgate_engine::fsio::read_bounded(path, tollgate_engine::json::MAX_FILE_BYTES)?;
     Ok(InputDigest {
         path: path.display().to_string(),
         sha256: hex::encode(Sha256::digest(&bytes)),

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use tollgate_engine::fsio::write_atomically;
+use tollgate_engine::fsio::{read_bounded, write_atomically};
+use tollgate_engine::json::{MAX_FILE_BYTES, ReadError};
 
 use crate::provider::{Handle, error_chain};
 
@@ -172,6 +173,12 @@ pub enum StateError {
         holder.who, holder.created, holder.operation, holder.id, holder.id
     )]
     Locked { location: String, holder: LockInfo },
+    #[error(
+        "the lock of the state at {location} is {problem}: a run probably stopped between \
+         creating the lock and writing it. If no run is going on, release it with `tollgate \
+         state unlock --force`"
+    )]
+    CorruptLock { location: String, problem: String },
     #[error("the state at {location} is not locked by {id}{}", held_by(holder))]
     NotLockHolder {
         location: String,
@@ -280,9 +287,9 @@ impl Backend {
     pub async fn load(&self) -> Result<Option<State>, StateError> {
         let name = self.name();
         match &self.location {
-            Location::File(path) => match std::fs::read(path) {
+            Location::File(path) => match read_file(path) {
                 Ok(bytes) => State::parse(&bytes, &name).map(Some),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) if is_not_found(&e) => Ok(None),
                 Err(e) => Err(self.io("reading", e)),
             },
             Location::S3 { bucket, key } => {
@@ -313,7 +320,7 @@ impl Backend {
                     std::fs::create_dir_all(dir).map_err(|e| self.io("creating the folder", e))?;
                 }
                 if path.exists() {
-                    let old = std::fs::read(path).map_err(|e| self.io("reading", e))?;
+                    let old = read_file(path).map_err(|e| self.io("reading", e))?;
                     write_atomically(&backup_path(path), &old)
                         .map_err(|e| self.io("writing the backup", e))?;
                 }
@@ -401,9 +408,9 @@ impl Backend {
     /// The current lock, if any.
     pub async fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
         let bytes = match &self.location {
-            Location::File(path) => match std::fs::read(lock_path(path)) {
+            Location::File(path) => match read_file(&lock_path(path)) {
                 Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) if is_not_found(&e) => return Ok(None),
                 Err(e) => return Err(self.io("reading the lock", e)),
             },
             Location::S3 { bucket, key } => {
@@ -429,7 +436,52 @@ impl Backend {
                 }
             }
         };
-        Ok(serde_json::from_slice(&bytes).ok())
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(StateError::CorruptLock {
+                location: self.name(),
+                problem: "empty".to_owned(),
+            });
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StateError::CorruptLock {
+                location: self.name(),
+                problem: format!("corrupt (not a Tollgate lock: {e})"),
+            })
+    }
+
+    /// What holds the state, in words, for a confirmation: `None` when it is not locked.
+    pub async fn describe_lock(&self) -> Result<Option<String>, StateError> {
+        match self.read_lock().await {
+            Ok(Some(h)) => Ok(Some(format!(
+                "held by {} since {} for `{}` (lock id {})",
+                h.who, h.created, h.operation, h.id
+            ))),
+            Ok(None) => Ok(None),
+            Err(StateError::CorruptLock { problem, .. }) => Ok(Some(format!("{problem}"))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the lock whatever it holds — an empty or corrupt lock, or another run's. The
+    /// caller asks for confirmation first.
+    pub async fn force_unlock(&self) -> Result<(), StateError> {
+        match &self.location {
+            Location::File(path) => match std::fs::remove_file(lock_path(path)) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(self.io("removing the lock", e)),
+            },
+            Location::S3 { bucket, key } => self
+                .s3()?
+                .delete_object()
+                .bucket(bucket)
+                .key(lock_key(key))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| self.io("DeleteObject (lock)", error_chain(&e))),
+        }
     }
 
     /// Releases the lock `id`; refuses when another lock (or none) is held.
@@ -477,6 +529,16 @@ where
         }
         _ => false,
     }
+}
+
+/// A local state or lock file: a regular file, size-capped (a FIFO or device named as the state
+/// is refused, saying what it is).
+fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
+    read_bounded(path, MAX_FILE_BYTES)
+}
+
+fn is_not_found(e: &ReadError) -> bool {
+    matches!(e, ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 fn lock_path(state: &Path) -> PathBuf {
@@ -572,6 +634,54 @@ mod tests {
     }
 
     #[test]
+    fn fault_an_empty_or_corrupt_lock_is_reported_as_such_and_force_unlock_releases_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let backend = Backend::file(&path);
+        rt().block_on(async {
+            for (bytes, word) in [
+                (&b""[..], "is empty"),
+                (&b"{\"id\": \"ab"[..], "is corrupt"),
+            ] {
+                std::fs::write(lock_path(&path), bytes).unwrap();
+                let msg = backend
+                    .lock(&LockInfo::new("apply"))
+                    .await
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    msg.contains(word) && msg.contains("state unlock --force"),
+                    "{msg}"
+                );
+                // Unlocking by an id cannot release it; forcing does.
+                let msg = backend.unlock("unknown").await.unwrap_err().to_string();
+                assert!(msg.contains(word), "{msg}");
+                assert!(backend.describe_lock().await.unwrap().is_some());
+                backend.force_unlock().await.unwrap();
+                assert!(backend.describe_lock().await.unwrap().is_none());
+                backend.lock(&LockInfo::new("apply")).await.unwrap();
+                backend.force_unlock().await.unwrap();
+            }
+        });
+    }
+
+    #[test]
+    fn a_fifo_named_as_the_state_is_refused_saying_what_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let msg = rt()
+            .block_on(Backend::file(&path).load())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("FIFO"), "{msg}");
+    }
+
+    #[test]
     fn locations_parse() {
         assert!(matches!(
             Location::parse("s3://b/k/state.json").unwrap(),
@@ -584,5 +694,11 @@ mod tests {
             Location::parse(".tollgate/state.json").unwrap(),
             Location::File(_)
         ));
+    }
+
+    // The fault catalogue's names (docs/faults.md) for the tests above.
+    #[test]
+    fn fault_state_file_truncated_or_corrupt() {
+        a_truncated_state_is_refused_at_every_length_naming_the_backup();
     }
 }

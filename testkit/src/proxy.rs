@@ -175,6 +175,64 @@ impl Fault {
 
 type Matcher = Box<dyn Fn(&Request) -> bool + Send + Sync>;
 
+/// A gate that holds matched requests until it opens: a test can then kill or signal the client
+/// while a call is in flight, at a moment it chooses. Clones share the gate.
+#[derive(Debug, Clone, Default)]
+pub struct Hold {
+    inner: Arc<(Mutex<HoldState>, std::sync::Condvar)>,
+}
+
+#[derive(Debug, Default)]
+struct HoldState {
+    open: bool,
+    waiting: usize,
+    held: usize,
+}
+
+impl Hold {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests waiting at the gate now.
+    pub fn waiting(&self) -> usize {
+        self.inner.0.lock().map_or(0, |s| s.waiting)
+    }
+
+    /// Requests that have waited at the gate so far.
+    pub fn held(&self) -> usize {
+        self.inner.0.lock().map_or(0, |s| s.held)
+    }
+
+    /// Opens the gate: waiting requests go on, later ones pass.
+    pub fn open(&self) {
+        if let Ok(mut s) = self.inner.0.lock() {
+            s.open = true;
+        }
+        self.inner.1.notify_all();
+    }
+
+    /// Waits until the gate opens, or `limit` passes.
+    fn wait(&self, limit: Duration) {
+        let (lock, cvar) = &*self.inner;
+        let Ok(mut s) = lock.lock() else { return };
+        s.waiting += 1;
+        s.held += 1;
+        let start = std::time::Instant::now();
+        while !s.open && start.elapsed() < limit {
+            s = match cvar.wait_timeout(s, Duration::from_millis(50)) {
+                Ok((s, _)) => s,
+                Err(_) => return,
+            };
+        }
+        s.waiting -= 1;
+    }
+}
+
+/// Longest a request is held at a closed gate: a test that forgets to open it still ends.
+const MAX_HOLD: Duration = Duration::from_secs(120);
+
 /// "The first `times` requests that `matcher` accepts get `fault`"; later ones are forwarded.
 pub struct Rule {
     name: String,
@@ -182,6 +240,9 @@ pub struct Rule {
     times: usize,
     fault: Fault,
     after_forwarding: bool,
+    /// Forward after holding at this gate (or, with `after_forwarding`, forward, then hold the
+    /// server's answer), instead of answering with `fault`.
+    hold: Option<Hold>,
 }
 
 impl std::fmt::Debug for Rule {
@@ -208,7 +269,16 @@ impl Rule {
             times: usize::MAX,
             fault: Fault::s3(500, "InternalError", "We encountered an internal error."),
             after_forwarding: false,
+            hold: None,
         }
+    }
+
+    /// Hold matching requests at `gate` and then forward them (with
+    /// [`Rule::after_forwarding`]: forward at once, and hold the server's answer — the server
+    /// has carried the call out, the client does not know yet). No fault is injected.
+    pub fn hold(mut self, gate: &Hold) -> Self {
+        self.hold = Some(gate.clone());
+        self
     }
 
     /// Forward the request first (the server carries it out) and then answer with the fault
@@ -463,13 +533,42 @@ fn exchange(client: TcpStream, upstream: SocketAddr, shared: &Shared) -> Result<
             counts.matched.fetch_add(1, Ordering::SeqCst);
             if chosen.is_none() && counts.injected.load(Ordering::SeqCst) < rule.times {
                 counts.injected.fetch_add(1, Ordering::SeqCst);
-                chosen = Some((rule.name.clone(), rule.fault.clone(), rule.after_forwarding));
+                chosen = Some((
+                    rule.name.clone(),
+                    rule.fault.clone(),
+                    rule.after_forwarding,
+                    rule.hold.clone(),
+                ));
             }
         }
         chosen
     };
     let result = match fault {
-        Some((name, fault, after_forwarding)) => {
+        Some((_, _, after_forwarding, Some(gate))) => {
+            let answered = if after_forwarding {
+                let mut answer = Vec::new();
+                forward(&request, upstream, &mut answer).map(|status| {
+                    shared.forwarded.fetch_add(1, Ordering::SeqCst);
+                    seen.status = status;
+                    gate.wait(MAX_HOLD);
+                    answer
+                })
+            } else {
+                gate.wait(MAX_HOLD);
+                let mut answer = Vec::new();
+                forward(&request, upstream, &mut answer).map(|status| {
+                    shared.forwarded.fetch_add(1, Ordering::SeqCst);
+                    seen.status = status;
+                    answer
+                })
+            };
+            answered.and_then(|answer| {
+                writer
+                    .write_all(&answer)
+                    .map_err(|e| format!("writing the held answer: {e}"))
+            })
+        }
+        Some((name, fault, after_forwarding, None)) => {
             seen.status = fault.status;
             seen.injected_by = Some(name);
             let forwarded = if after_forwarding {

@@ -37,6 +37,8 @@ pub(crate) const EVAL_TIME_LIMIT: Duration = Duration::from_secs(5);
 
 /// Work units between two clock reads of that timer: reading the clock on every unit cost a few
 /// percent of the whole run.
+// A constant: `expect` runs at compile time, so it can never panic at run time.
+#[allow(clippy::expect_used)]
 pub(crate) const TIMER_CHECK_INTERVAL: NonZeroU32 = NonZeroU32::new(256).expect("non-zero");
 
 /// Per-evaluation instruction budget for the Rego VM. Estate rules walk every resource of every
