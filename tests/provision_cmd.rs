@@ -1111,8 +1111,10 @@ fn an_admin_policy_as_a_string_all_traffic_and_a_split_internet_are_refused_befo
         !sb.path(".tollgate/state.json").exists(),
         "no state written"
     );
+}
 
-// 7. Signals, corrupt locks, and the crash-resume harness (issue 11)
+// ---------------------------------------------------------------------------------------------
+// 8. Signals, corrupt locks, and the crash-resume harness (issue 11)
 // ---------------------------------------------------------------------------------------------
 
 /// `tollgate ARGS` talking to moto through `proxy` instead of directly.
