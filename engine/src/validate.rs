@@ -171,7 +171,13 @@ impl Validation {
             (Some(t), Some(p)) => Some(token_at(t, offset_of(t, p))),
             _ => None,
         };
-        let mut p = problem(&e.file, code, e.message.clone());
+        // Without a span no snippet is shown, and with it the file's name: say it in the message.
+        let message = if span.is_none() {
+            format!("{}: {}", e.file.display(), e.message)
+        } else {
+            e.message.clone()
+        };
+        let mut p = problem(&e.file, code, message);
         p.help = e.help.clone();
         p.with_span(text.as_deref(), span)
     }
@@ -775,6 +781,12 @@ fn validate_stacks(v: &mut Validation, paths: &[PathBuf], registry: &Registry) {
         let message = match &e.path {
             Some(path) => format!("{path}: {}", e.message),
             None => e.message.clone(),
+        };
+        // Without a source snippet nothing else shows which file it was (a FIFO, a missing file).
+        let message = if text.is_none() && !e.file.as_os_str().is_empty() {
+            format!("{}: {message}", e.file.display())
+        } else {
+            message
         };
         let mut p = problem(&e.file, code, message)
             .with_span(text.as_deref(), span)

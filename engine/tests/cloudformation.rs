@@ -2,7 +2,7 @@
 //! unknown values, the envelope, bad input, and the same findings as the equivalent stack
 //! document.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
 
@@ -122,7 +122,9 @@ fn a_json_template_gets_exactly_the_expected_findings() {
         ("ArchiveKey", "TG-ENC-007", "cedar"),
         // SSH inline and HTTPS through the separate ingress resource, both from anywhere.
         ("Workers", "TG-NET-001", "rego"),
+        ("Workers", "TG-NET-001", "cedar"),
         ("Workers", "TG-NET-002", "rego"),
+        ("Workers", "TG-NET-002", "cedar"),
         // The SSM parameter is modelled now, and carries no tags.
         ("EventsParameter", "TG-TAG-001", "rego"),
         ("EventsParameter", "TG-TAG-001", "cedar"),
@@ -246,8 +248,10 @@ fn a_yaml_template_gets_exactly_the_expected_findings() {
         ("CpuAlarm", "TG-COV-001", "tollgate"),
         // SSH from the VPC range (a folded SecurityGroupIngress).
         ("DbSg", "TG-NET-002", "rego"),
+        ("DbSg", "TG-NET-002", "cedar"),
         // An inline policy allowing everything.
         ("Exporter", "TG-IAM-001", "rego"),
+        ("Exporter", "TG-IAM-001", "cedar"),
         // A log group with no KMS key and no tags.
         ("DbLogs", "TG-ENC-008", "rego"),
         ("DbLogs", "TG-TAG-001", "rego"),

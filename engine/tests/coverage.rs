@@ -2,7 +2,7 @@
 //! type-specific rule of that family for the type, and every type a type-specific rule judges
 //! names that rule's family. (Checked here, not at load: users bring their own bundles.)
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

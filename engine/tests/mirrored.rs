@@ -2,7 +2,7 @@
 //! resource the run reports one finding naming both engines; where one half fires and the other,
 //! judging the same resource, does not, the disagreement is a failing finding of its own.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! string is parsed at load and judged exactly like the object form; a string that is not JSON
 //! is an input error naming the file, the line and the JSON path.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -180,7 +180,7 @@ fn load_broken(fixture: &str, name: &str, needle: &str, with: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(name);
     std::fs::write(&file, text.replacen(needle, with, 1)).unwrap();
-    let errors = load::load_estate(&[file.clone()], Registry::builtin()).unwrap_err();
+    let errors = load::load_estate(std::slice::from_ref(&file), Registry::builtin()).unwrap_err();
     assert_eq!(errors.0.len(), 1, "{errors}");
     let e = &errors.0[0];
     assert_eq!(e.file, file);

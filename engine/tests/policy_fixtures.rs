@@ -8,7 +8,7 @@
 //! run folds the two halves' findings into one that names both engines, and `expected.json`
 //! lists one entry per engine, so a finding counts for each engine it names.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Property tests: loaders never panic on damaged input, cycle detection agrees with a
 //! topological sort, and waiver results do not depend on the order waivers are written in.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::BTreeMap;
 use std::path::Path;

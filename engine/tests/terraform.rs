@@ -1,7 +1,7 @@
 //! Terraform plans: modules, unknown values, deletes, replacements, split resources, and the
 //! same findings as the equivalent stack document.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
 
@@ -98,7 +98,9 @@ fn a_plan_gets_exactly_the_expected_findings() {
         ("legacy", "TG-AUTHZ-001", "cedar"),
         // SSH and HTTPS from anywhere on a group that is not the edge.
         ("workers", "TG-NET-001", "rego"),
+        ("workers", "TG-NET-001", "cedar"),
         ("workers", "TG-NET-002", "rego"),
+        ("workers", "TG-NET-002", "cedar"),
         // A type Tollgate does not model, from another provider: an advisory coverage gap.
         ("random_id.suffix", "TG-COV-001", "tollgate"),
     ]);

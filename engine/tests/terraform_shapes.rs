@@ -4,7 +4,7 @@
 //! deletes of split settings, and the edges of the plan reader. Each fixture under
 //! fixtures/terraform/shapes/ is ours, written to reproduce a shape found in public plans.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
 

@@ -3,7 +3,7 @@
 //! rule's enforcement, with the explanation — where the value the rule needs is only known at
 //! apply; the same rule's violating and compliant stacks give violations and nothing.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

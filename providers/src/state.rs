@@ -458,7 +458,7 @@ impl Backend {
                 h.who, h.created, h.operation, h.id
             ))),
             Ok(None) => Ok(None),
-            Err(StateError::CorruptLock { problem, .. }) => Ok(Some(format!("{problem}"))),
+            Err(StateError::CorruptLock { problem, .. }) => Ok(Some(problem.to_string())),
             Err(e) => Err(e),
         }
     }

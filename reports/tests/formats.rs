@@ -10,7 +10,7 @@
 //! `tollgate check` run from there reports them; the snapshots redact the version and any
 //! absolute path that would still show.
 
-#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns unwrap too
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -588,12 +588,11 @@ impl CedarBundle {
                     let meta = forbid_meta(p, id, &file).map_err(place)?;
                     metas.insert(id.to_owned(), Arc::new(meta));
                 }
-                if p.effect() == cedar_policy::Effect::Forbid {
-                    if let cedar_policy::ResourceConstraint::Is(t)
+                if p.effect() == cedar_policy::Effect::Forbid
+                    && let cedar_policy::ResourceConstraint::Is(t)
                     | cedar_policy::ResourceConstraint::IsIn(t, _) = p.resource_constraint()
-                    {
-                        typed.insert(id.to_owned(), t.basename().to_owned());
-                    }
+                {
+                    typed.insert(id.to_owned(), t.basename().to_owned());
                 }
                 policies.add(policy).map_err(|e| place(e.to_string()))?;
                 texts.insert(id.to_owned(), (file.clone(), text.clone()));

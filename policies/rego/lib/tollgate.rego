@@ -295,9 +295,11 @@ unknown_ingress contains sprintf("ingress[%d] is only known at apply", [i]) if {
 
 unknown_ingress contains "ingress is only known at apply" if unknown(object.get(props, "ingress", []))
 
+# Only address ranges: a security group source, known or not, is never the whole internet (who
+# may reach SSH through one is TG-NET-002's question, judged there).
 unknown_ingress contains sprintf("ingress[%d].%s is only known at apply", [i, key]) if {
 	some i, rule in ingress_rules
-	some key in ["cidr_blocks", "ipv6_cidr_blocks", "security_groups"]
+	some key in ["cidr_blocks", "ipv6_cidr_blocks"]
 	some v in as_list(object.get(rule, key, []))
 	unknown(v)
 }
