@@ -392,7 +392,7 @@ fn rule_errors_are_error_results_everywhere() {
     );
     assert!(
         xml.contains(
-            r#"<testsuite name="payments" tests="49" failures="0" errors="1" skipped="1""#
+            r#"<testsuite name="payments" tests="50" failures="0" errors="1" skipped="1""#
         ),
         "{xml}"
     );
@@ -458,7 +458,7 @@ fn junit_parses_and_counts_one_case_per_stack_and_policy() {
     let xml = out(&mixed(), Format::Junit);
     assert!(
         xml.contains(
-            r#"<testsuite name="payments" tests="49" failures="1" errors="0" skipped="1""#
+            r#"<testsuite name="payments" tests="50" failures="1" errors="0" skipped="1""#
         ),
         "{xml}"
     );
@@ -469,7 +469,7 @@ fn junit_parses_and_counts_one_case_per_stack_and_policy() {
     assert!(xml.contains("overridden: ledger: "), "{xml}");
     assert!(xml.contains("advisory: audit-logs: "), "{xml}");
     assert!(
-        xml.contains(r#"<testsuite name="edge" tests="49" failures="0" errors="0" skipped="0""#),
+        xml.contains(r#"<testsuite name="edge" tests="50" failures="0" errors="0" skipped="0""#),
         "{xml}"
     );
 }
