@@ -171,13 +171,7 @@ impl Validation {
             (Some(t), Some(p)) => Some(token_at(t, offset_of(t, p))),
             _ => None,
         };
-        // Without a span no snippet is shown, and with it the file's name: say it in the message.
-        let message = if span.is_none() {
-            format!("{}: {}", e.file.display(), e.message)
-        } else {
-            e.message.clone()
-        };
-        let mut p = problem(&e.file, code, message);
+        let mut p = problem(&e.file, code, e.message.clone());
         p.help = e.help.clone();
         p.with_span(text.as_deref(), span)
     }
@@ -646,7 +640,9 @@ fn validate_cedar(v: &mut Validation, dir: &Path, registry: &Registry) -> Vec<Po
             || cedar::expression_nesting(&text) > cedar::MAX_CEDAR_EXPRESSION_NESTING
         {
             if let Some(e) = engine_error {
-                let p = v.policy_problem(&e, "cedar::nesting");
+                let mut p = v.policy_problem(&e, "cedar::nesting");
+                // The refusal comes before any parse, so there is no snippet to name the file.
+                p.message = format!("{}: {}", e.file.display(), p.message);
                 v.push(p);
             }
             continue;
