@@ -1052,10 +1052,8 @@ fn blockers(plan: &Value) -> String {
 }
 
 /// The security group alone is refused too: protocol `-1` from a /24, and RDP from
-/// 0.0.0.0/1 + 128.0.0.0/1. That meaning of CIDRs and protocols is the `rules` branch's work
-/// (issue 10 class 4), not merged here yet: un-ignore this test once it is.
+/// 0.0.0.0/1 + 128.0.0.0/1, judged by the meaning of CIDRs and protocols (issue 10 class 4).
 #[test]
-#[ignore = "needs the rules branch's CIDR-coverage and protocol semantics (issue 10 class 4)"]
 fn an_all_traffic_rule_and_a_split_internet_pair_are_blockers_of_their_own() {
     let sb = Sandbox::new();
     let mut doc = breach_stack();
