@@ -46,6 +46,10 @@ impl Moto {
             let child = Command::new(&program)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                // The emulator is Python and reads these through botocore: pointed at /dev/null
+                // (as .ci/run does for the SDK's sake) some of its handlers answer HTTP 500.
+                .env_remove("AWS_CONFIG_FILE")
+                .env_remove("AWS_SHARED_CREDENTIALS_FILE")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
