@@ -906,6 +906,12 @@ mod tests {
         assert_eq!((rule.matched(), rule.injected()), (2, 1));
         assert_eq!(proxy.forwarded(), 3);
         assert!(proxy.errors().is_empty(), "{:?}", proxy.errors());
+        // The proxy may record an exchange after it has answered the client: give the last one a
+        // moment (bounded) to land in the log.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while proxy.log().len() < 4 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let log = proxy.log();
         assert_eq!(log.len(), 4);
         assert_eq!(log[0].injected_by.as_deref(), Some("put-b"));
