@@ -130,55 +130,53 @@ struct CheckArgs {
     /// reached, every rule not yet evaluated becomes an error finding (the run fails closed).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     max_run_time: Option<u64>,
-    /// The stack id of every Terraform plan and CloudFormation template checked (default: the
-    /// plan's variable `stack`, a `tollgate.toml`, the `stack` tag every resource shares, the
-    /// file's name). A stack document of that id checked with it gives the envelope instead.
-    #[arg(
-        long,
-        value_name = "ID",
-        help_heading = "Envelope of plans and templates"
-    )]
-    stack: Option<String>,
-    /// Their environment (default: `tollgate.toml`, the plan's variables or common tags; when
-    /// nothing says it, the strict choice `prod`, noted under the report).
-    #[arg(
-        long,
-        value_name = "ENV",
-        help_heading = "Envelope of plans and templates"
-    )]
-    environment: Option<String>,
-    /// Their AWS region (default: `tollgate.toml`, the plan's variables or aws provider).
-    #[arg(
-        long,
-        value_name = "REGION",
-        help_heading = "Envelope of plans and templates"
-    )]
-    region: Option<String>,
-    /// Their account (default: `tollgate.toml`, the variable `account`, else the environment).
-    #[arg(
-        long,
-        value_name = "ACCOUNT",
-        help_heading = "Envelope of plans and templates"
-    )]
-    account: Option<String>,
-    /// Their owner (default: `tollgate.toml`, the variable `owner` or the common `owner` tag).
-    #[arg(
-        long,
-        value_name = "OWNER",
-        help_heading = "Envelope of plans and templates"
-    )]
-    owner: Option<String>,
-    /// Their repository name (default: `tollgate.toml`, the variable `repository`).
-    #[arg(
-        long,
-        value_name = "NAME",
-        help_heading = "Envelope of plans and templates"
-    )]
-    repository: Option<String>,
+    #[command(flatten)]
+    envelope: EnvelopeArgs,
     /// How Rego runs. `vm` (regorus's compiled mode) is for benchmarks only: it turns runtime
     /// errors in rules into "undefined", which fails open.
     #[arg(long, value_enum, default_value_t = RegoModeArg::Interpreter, hide = true)]
     rego_mode: RegoModeArg,
+}
+
+/// Where a plan's or template's envelope comes from when no stack document gives it: the
+/// flags, then `tollgate.toml`, the plan's variables and the common tags (engine::envelope).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Envelope of plans and templates")]
+struct EnvelopeArgs {
+    /// The stack id of every Terraform plan and CloudFormation template checked (default: the
+    /// plan's variable `stack`, a `tollgate.toml`, the `stack` tag every resource shares, the
+    /// file's name). A stack document of that id checked with it gives the envelope instead.
+    #[arg(long, value_name = "ID")]
+    stack: Option<String>,
+    /// Their environment (default: `tollgate.toml`, the plan's variables or common tags; when
+    /// nothing says it, the strict choice `prod`, noted under the report).
+    #[arg(long, value_name = "ENV")]
+    environment: Option<String>,
+    /// Their AWS region (default: `tollgate.toml`, the plan's variables or aws provider).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// Their account (default: `tollgate.toml`, the variable `account`, else the environment).
+    #[arg(long, value_name = "ACCOUNT")]
+    account: Option<String>,
+    /// Their owner (default: `tollgate.toml`, the variable `owner` or the common `owner` tag).
+    #[arg(long, value_name = "OWNER")]
+    owner: Option<String>,
+    /// Their repository name (default: `tollgate.toml`, the variable `repository`).
+    #[arg(long, value_name = "NAME")]
+    repository: Option<String>,
+}
+
+impl From<EnvelopeArgs> for Given {
+    fn from(a: EnvelopeArgs) -> Self {
+        Given {
+            stack: a.stack,
+            environment: a.environment,
+            region: a.region,
+            account: a.account,
+            owner: a.owner,
+            repository: a.repository,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -283,14 +281,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, Failure> {
         None => None,
     };
     let (bundle_file, verify_key) = (args.bundle, args.verify_key);
-    let envelope = Given {
-        stack: args.stack,
-        environment: args.environment,
-        region: args.region,
-        account: args.account,
-        owner: args.owner,
-        repository: args.repository,
-    };
+    let envelope = Given::from(args.envelope);
     for (flag, value) in [
         ("--stack", &envelope.stack),
         ("--environment", &envelope.environment),

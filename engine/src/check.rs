@@ -32,6 +32,31 @@ pub struct CheckSettings {
     pub envelope: crate::envelope::Given,
 }
 
+impl CheckSettings {
+    /// Checks `paths` against the bundle in `policies` as `principal` on `today`, with what a
+    /// bare `tollgate check` has for the rest: formats detected, no waivers or overrides, every
+    /// stack, no envelope flags, the default bundle options.
+    pub fn new(
+        paths: Vec<PathBuf>,
+        policies: PathBuf,
+        principal: Principal,
+        today: NaiveDate,
+    ) -> Self {
+        CheckSettings {
+            paths,
+            input_format: crate::import::InputFormat::Auto,
+            policies,
+            waivers: None,
+            principal,
+            today,
+            bundle: BundleOptions::default(),
+            overrides: vec![],
+            changed: None,
+            envelope: crate::envelope::Given::default(),
+        }
+    }
+}
+
 /// Files changed since a git reference (`--changed-since`), as absolute paths.
 #[derive(Debug, Clone)]
 pub struct ChangedFiles {

@@ -251,7 +251,7 @@ fn both_judge(
                     .resource_types
                     .as_ref()
                     .is_none_or(|t| t.contains(&r.type_name))
-                && cedar_scope.is_none_or(|t| t == r.type_name)
+                && bundle.cedar.judges(&rule.meta.id, &r.type_name)
         }
     }
 }
@@ -365,11 +365,15 @@ pub(crate) fn prepare<'a>(
         // stack), not an error on every priced resource; the budget rules that need the
         // estimate fail on their own.
         None => StackCost {
-            not_estimated: Some(format!(
-                "no price catalogue for region `{}` in {}",
-                stack.region,
-                bundle.dir.join("data").display()
-            )),
+            not_estimated: Some(if stack.region.is_empty() {
+                "its region is unknown (give it with --region or a tollgate.toml)".to_owned()
+            } else {
+                format!(
+                    "no price catalogue for region `{}` in {}",
+                    stack.region,
+                    bundle.dir.join("data").display()
+                )
+            }),
             ..StackCost::default()
         },
     };

@@ -78,8 +78,8 @@ fn patterns() -> &'static [Pattern] {
     })
 }
 
-/// A 40-character run of base64 with upper case, lower case and a digit: the shape of an AWS
-/// secret access key. Found by hand, as the regex crate has no look-around for its edges.
+/// A 40-character run of base64 with upper case, lower case and a digit, that is not a file
+/// path: the shape of an AWS secret access key. Found by hand, as the regex crate has no look-around for its edges.
 fn secret_key_spans(text: &str) -> Vec<(usize, usize)> {
     let is_b64 = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
     let bytes = text.as_bytes();
@@ -97,8 +97,14 @@ fn secret_key_spans(text: &str) -> Vec<(usize, usize)> {
         // `=` padding belongs to a longer base64 value, not a key.
         let padded = bytes.get(i) == Some(&b'=');
         let run = &bytes[start..i];
+        // A file path of that length is not a key: `/tmp/corpus/cloudformation/aws/IoT/amzn2`
+        // has the shape, but four or more `/` (or an absolute path's leading `/` and two more)
+        // are rare in a random key (about 1 in 250 keys), common in paths.
+        let slashes = run.iter().filter(|&&b| b == b'/').count();
+        let path = slashes >= 4 || (run[0] == b'/' && slashes >= 3);
         if run.len() == 40
             && !padded
+            && !path
             && run.iter().any(u8::is_ascii_uppercase)
             && run.iter().any(u8::is_ascii_lowercase)
             && run.iter().any(u8::is_ascii_digit)
@@ -287,6 +293,19 @@ mod tests {
         ] {
             assert!(!contains_secret(text), "{text}");
         }
+    }
+
+    #[test]
+    fn a_path_of_forty_characters_is_not_a_secret_key() {
+        // From aws-cloudformation-templates: the path was reported as a redacted key.
+        let path = "/tmp/corpus/cloudformation/aws/IoT/amzn2-greengrass-cfn.json:3:1: bad";
+        assert_eq!(redact(path), path);
+        let relative = "templat/corpus/Cloud/formation/IoT/amzn2.yaml";
+        assert_eq!(redact(relative), relative);
+        // A key with a slash or two is still hidden.
+        let key = ["wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYCANARYKEY123"].concat();
+        assert_eq!(key.len(), 40);
+        assert_eq!(redact(&key), marker("aws-secret-access-key"));
     }
 
     #[test]

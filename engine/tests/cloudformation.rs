@@ -154,7 +154,11 @@ fn a_yaml_template_with_short_forms_is_read_into_the_model() {
     assert_eq!(s.id, "cfn-database");
     assert_eq!(s.region, "eu-west-1");
     assert_eq!(s.account, "prod", "the environment when not given");
-    assert_eq!(s.unmodelled, ["CpuAlarm (AWS::CloudWatch::Alarm)"]);
+    assert!(s.unmodelled.is_empty(), "{:?}", s.unmodelled);
+    assert_eq!(
+        resource(&estate, "CpuAlarm").type_name,
+        "aws_cloudwatch_metric_alarm"
+    );
 
     let key = resource(&estate, "DbKey");
     // !Sub with a parameter default.
@@ -244,8 +248,9 @@ fn a_yaml_template_gets_exactly_the_expected_findings() {
         // A publicly accessible database instance.
         ("OrdersWriter", "TG-NET-003", "rego"),
         ("OrdersWriter", "TG-NET-003", "cedar"),
-        // An alarm, a type Tollgate does not model: a coverage gap, soft-mandatory (AWS).
-        ("CpuAlarm", "TG-COV-001", "tollgate"),
+        // An alarm (modelled: nothing to judge but its tags, which it lacks).
+        ("CpuAlarm", "TG-TAG-001", "rego"),
+        ("CpuAlarm", "TG-TAG-001", "cedar"),
         // SSH from the VPC range (a folded SecurityGroupIngress).
         ("DbSg", "TG-NET-002", "rego"),
         ("DbSg", "TG-NET-002", "cedar"),
@@ -265,12 +270,6 @@ fn a_yaml_template_gets_exactly_the_expected_findings() {
         .unwrap();
     assert!(f.file.ends_with("database.yaml"), "{}", f.file);
     assert_eq!(f.line, Some(69), "the line of `OrdersWriter:`");
-    assert!(
-        report
-            .not_evaluated
-            .iter()
-            .any(|n| n.contains("CpuAlarm (AWS::CloudWatch::Alarm)"))
-    );
 }
 
 /// Templates written to match violating fixtures of the policy corpus give the same findings as
@@ -889,6 +888,11 @@ fn preprocessor_inputs_are_refused_saying_what_they_are() {
             "Fn::Transform runs the macro `AWS::Include`",
             6,
         ),
+        (
+            "bad/registry-module.yaml",
+            "`My::S3::Bucket::MODULE` is a CloudFormation module",
+            5,
+        ),
     ] {
         let path = fixture(file);
         let err = load::load_estate(std::slice::from_ref(&path), Registry::builtin()).unwrap_err();
@@ -955,5 +959,32 @@ fn deploy_time_tags_and_loops_are_said_not_refused() {
         )),
         "{:?}",
         s.unmodelled
+    );
+}
+
+#[test]
+fn policies_attached_by_arn_and_a_users_inline_policies_are_judged() {
+    // AWS::IAM::Role / ::User ManagedPolicyArns and ::User Policies were TG-COV-003 gaps (65
+    // roles in aws-cloudformation-templates attach policies by ARN): now the IAM rules read them.
+    let report = check(&[fixture("iam/admin-by-arn.yaml")]);
+    let admin: BTreeSet<(String, String)> = findings(&report)
+        .into_iter()
+        .filter(|(_, policy, _)| policy == "TG-IAM-001")
+        .map(|(resource, _, engine)| (resource, engine))
+        .collect();
+    let want: BTreeSet<(String, String)> = ["WorkerRole", "Deployer", "Operator"]
+        .iter()
+        .flat_map(|r| {
+            [
+                (r.to_string(), "rego".to_owned()),
+                (r.to_string(), "cedar".to_owned()),
+            ]
+        })
+        .collect();
+    assert_eq!(admin, want, "{:?}", report.findings);
+    assert!(
+        !report.findings.iter().any(|f| f.policy == "TG-COV-003"),
+        "{:?}",
+        report.findings
     );
 }

@@ -10,7 +10,6 @@ use std::path::Path;
 use chrono::NaiveDate;
 use tollgate_engine::check::{self, CheckSettings};
 use tollgate_engine::finding::{Enforcement, Finding, Scope};
-use tollgate_engine::import::InputFormat;
 use tollgate_engine::policy::{BundleOptions, PolicyBundle, Principal};
 use tollgate_engine::registry::{Coverage, Registry};
 use tollgate_engine::report::{Report, Verdict};
@@ -97,18 +96,13 @@ fn every_type_says_how_it_is_covered() {
 }
 
 fn run(paths: &[std::path::PathBuf], policies: &Path, waivers: Option<&Path>) -> Report {
-    let settings = CheckSettings {
-        paths: paths.to_vec(),
-        input_format: InputFormat::Auto,
-        policies: policies.to_path_buf(),
-        waivers: waivers.map(Path::to_path_buf),
-        principal: Principal::parse("ci:coverage").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides: vec![],
-        changed: None,
-        envelope: Default::default(),
-    };
+    let mut settings = CheckSettings::new(
+        paths.to_vec(),
+        policies.to_path_buf(),
+        Principal::parse("ci:coverage").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
+    settings.waivers = waivers.map(Path::to_path_buf);
     check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -186,8 +180,8 @@ fn a_setting_the_importer_cannot_map_fails_on_its_resource() {
         .iter()
         .find(|f| f.policy == "TG-COV-003")
         .unwrap();
-    assert_eq!(f.resource.as_deref(), Some("WorkerRole"));
-    assert!(f.message.contains("ManagedPolicyArns"), "{}", f.message);
+    assert_eq!(f.resource.as_deref(), Some("Worker"));
+    assert!(f.message.contains("BlockDeviceMappings"), "{}", f.message);
     assert!(f.fails());
     // The role itself is modelled and judged: it is not "not evaluated".
     assert!(

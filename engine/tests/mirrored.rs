@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use tollgate_engine::check::{self, CheckSettings};
 use tollgate_engine::eval::MIRROR_META_ID;
 use tollgate_engine::finding::{EngineKind, Outcome};
-use tollgate_engine::policy::{BundleOptions, Principal};
+use tollgate_engine::policy::Principal;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/mirror")
@@ -18,18 +18,12 @@ fn fixtures() -> PathBuf {
 
 #[test]
 fn one_finding_per_problem_and_disagreements_reported() {
-    let settings = CheckSettings {
-        paths: vec![fixtures().join("stack")],
-        policies: fixtures().join("policies"),
-        waivers: None,
-        principal: Principal::parse("ci:fixtures").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides: vec![],
-        changed: None,
-        envelope: Default::default(),
-        input_format: tollgate_engine::import::InputFormat::Auto,
-    };
+    let settings = CheckSettings::new(
+        vec![fixtures().join("stack")],
+        fixtures().join("policies"),
+        Principal::parse("ci:fixtures").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
     let report = check::run(&settings).unwrap();
     let got: Vec<(String, Option<String>, Vec<EngineKind>, Outcome)> = report
         .findings

@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use regorus::Value;
 use tollgate_engine::check::{self, CheckSettings};
 use tollgate_engine::load;
-use tollgate_engine::policy::{BundleOptions, Principal};
+use tollgate_engine::policy::Principal;
 use tollgate_engine::registry::Registry;
 
 fn root() -> PathBuf {
@@ -26,18 +26,12 @@ fn fixtures() -> PathBuf {
 type Summary = BTreeSet<(String, String, Option<String>, String)>;
 
 fn findings(dir: &Path) -> Summary {
-    let settings = CheckSettings {
-        paths: vec![dir.to_path_buf()],
-        policies: root().join("policies"),
-        waivers: None,
-        principal: Principal::parse("ci:fixtures").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides: vec![],
-        changed: None,
-        envelope: Default::default(),
-        input_format: tollgate_engine::import::InputFormat::Auto,
-    };
+    let settings = CheckSettings::new(
+        vec![dir.to_path_buf()],
+        root().join("policies"),
+        Principal::parse("ci:fixtures").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
     let report = check::run(&settings).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     report
         .findings

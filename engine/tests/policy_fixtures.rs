@@ -56,21 +56,13 @@ fn summarise(findings: &[Finding], with_stack: bool) -> BTreeSet<Expected> {
 }
 
 fn run(dir: &Path, mode: RegoMode) -> Vec<Finding> {
-    let settings = CheckSettings {
-        paths: vec![dir.to_path_buf()],
-        policies: root().join("policies"),
-        waivers: None,
-        principal: Principal::parse("ci:fixtures").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions {
-            rego_mode: mode,
-            ..BundleOptions::default()
-        },
-        overrides: vec![],
-        changed: None,
-        envelope: Default::default(),
-        input_format: tollgate_engine::import::InputFormat::Auto,
-    };
+    let mut settings = CheckSettings::new(
+        vec![dir.to_path_buf()],
+        root().join("policies"),
+        Principal::parse("ci:fixtures").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
+    settings.bundle.rego_mode = mode;
     match check::run(&settings) {
         Ok(report) => report.findings,
         Err(e) => panic!("{}: {e}", dir.display()),

@@ -456,3 +456,96 @@ region = "eu-west-1"
     let estate = load::load_estate(std::slice::from_ref(&plan), Registry::builtin()).unwrap();
     assert_eq!(estate.stacks[0].environment, "qa");
 }
+
+#[test]
+fn the_providers_older_alb_names_are_judged_as_the_lb_types() {
+    // aws_alb_listener / aws_alb_target_group are the AWS provider's aliases of aws_lb_*: in
+    // public plans (terraform-compliance's) they were left unjudged.
+    let s = load_one("alb-aliases.plan.json");
+    assert_eq!(resource(&s, "http").type_name, "aws_lb_listener");
+    assert_eq!(resource(&s, "web").type_name, "aws_lb_target_group");
+    let report = check(&[shape("alb-aliases.plan.json")]);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.resource.as_deref() == Some("http")
+                && f.policy == "TG-ENC-013"
+                && f.fails()),
+        "the HTTP listener that forwards is caught: {:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn the_providers_string_flags_are_read_as_the_flags_they_mean() {
+    // The AWS provider types aws_launch_template's ebs.encrypted, delete_on_termination and
+    // associate_public_ip_address as strings ("true", "false", "" for unset): a real plan has
+    // them so, and was refused as "expected a boolean, got a string".
+    let s = load_one("launch-template-strings.plan.json");
+    let lt = resource(&s, "web");
+    let maps = &lt.properties["block_device_mappings"];
+    assert_eq!(maps[0]["ebs"]["encrypted"], Value::from(true));
+    assert_eq!(maps[1]["ebs"]["encrypted"], Value::from(false));
+    assert_eq!(maps[0]["ebs"]["delete_on_termination"], Value::Null);
+    assert_eq!(
+        lt.properties["network_interfaces"][0]["associate_public_ip_address"],
+        Value::from(false)
+    );
+    let report = check(&[shape("launch-template-strings.plan.json")]);
+    let failing: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.resource.as_deref() == Some("web") && f.fails())
+        .map(|f| f.policy.as_str())
+        .collect();
+    assert!(failing.contains(&"TG-ENC-005"), "{failing:?}");
+    // Cedar's half of TG-ENC-005 tests only instances and volumes: its silence on a launch
+    // template is not a disagreement.
+    assert!(
+        !report.findings.iter().any(|f| f.policy == "TG-MIRROR-001"),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn inline_policies_with_a_data_service_wildcard_fail_in_both_engines() {
+    // From Checkov's test plans: aws_iam_role_policy / aws_iam_user_policy with s3:* on * passed
+    // TG-IAM-003, whose resource types left the inline policies out.
+    let report = check(&[shape("inline-sensitive-wildcards.plan.json")]);
+    let got: std::collections::BTreeSet<(String, String)> = common::findings(&report)
+        .into_iter()
+        .filter(|(_, policy, _)| policy == "TG-IAM-003")
+        .map(|(resource, _, engine)| (resource, engine))
+        .collect();
+    let want: std::collections::BTreeSet<(String, String)> = ["app", "ops"]
+        .iter()
+        .flat_map(|r| {
+            [
+                (r.to_string(), "rego".to_owned()),
+                (r.to_string(), "cedar".to_owned()),
+            ]
+        })
+        .collect();
+    assert_eq!(got, want, "{:?}", report.findings);
+}
+
+#[test]
+fn an_environment_tollgate_does_not_recognise_is_prod_in_both_engines() {
+    // From Checkov's test plans (environment "corp"): Cedar's half of TG-ENC-011 compared the
+    // environment's spelling with "prod" while Rego judged it as prod, so the halves disagreed
+    // (a TG-MIRROR-001 error) instead of both failing the repository.
+    let report = check(&[shape("unrecognised-environment.plan.json")]);
+    let engines: Vec<String> = common::findings(&report)
+        .into_iter()
+        .filter(|(r, policy, _)| r == "repository" && policy == "TG-ENC-011")
+        .map(|(_, _, engine)| engine)
+        .collect();
+    assert_eq!(engines, ["cedar", "rego"], "{:?}", report.findings);
+    assert!(
+        !report.findings.iter().any(|f| f.policy == "TG-MIRROR-001"),
+        "{:?}",
+        report.findings
+    );
+}

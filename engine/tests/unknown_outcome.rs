@@ -25,21 +25,13 @@ fn run(stack: &str, mode: RegoMode) -> Report {
 }
 
 fn run_with(policies: &Path, stack: &str, mode: RegoMode) -> Report {
-    let settings = CheckSettings {
-        paths: vec![fixtures().join(stack)],
-        policies: policies.to_path_buf(),
-        waivers: None,
-        principal: Principal::parse("ci:fixtures").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions {
-            rego_mode: mode,
-            ..BundleOptions::default()
-        },
-        overrides: vec![],
-        changed: None,
-        envelope: Default::default(),
-        input_format: tollgate_engine::import::InputFormat::Auto,
-    };
+    let mut settings = CheckSettings::new(
+        vec![fixtures().join(stack)],
+        policies.to_path_buf(),
+        Principal::parse("ci:fixtures").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
+    settings.bundle.rego_mode = mode;
     check::run(&settings).unwrap_or_else(|e| panic!("{stack}: {e}"))
 }
 

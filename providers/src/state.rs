@@ -494,20 +494,7 @@ impl Backend {
                 holder,
             });
         }
-        match &self.location {
-            Location::File(path) => {
-                std::fs::remove_file(lock_path(path)).map_err(|e| self.io("removing the lock", e))
-            }
-            Location::S3 { bucket, key } => self
-                .s3()?
-                .delete_object()
-                .bucket(bucket)
-                .key(lock_key(key))
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| self.io("DeleteObject (lock)", error_chain(&e))),
-        }
+        self.force_unlock().await
     }
 }
 

@@ -19,8 +19,7 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use tollgate_engine::check::{self, CheckSettings};
 use tollgate_engine::finding::Outcome;
-use tollgate_engine::import::InputFormat;
-use tollgate_engine::policy::{BundleOptions, Principal};
+use tollgate_engine::policy::Principal;
 use tollgate_engine::report::Report;
 use tollgate_engine::waiver::Override;
 use tollgate_reports::{Format, RenderOptions, render};
@@ -38,18 +37,14 @@ fn root() -> PathBuf {
 
 fn check(paths: &[&str], waivers: Option<&str>, overrides: Vec<Override>) -> Report {
     let root = root();
-    let settings = CheckSettings {
-        paths: paths.iter().map(|p| root.join(p)).collect(),
-        input_format: InputFormat::Auto,
-        policies: root.join("policies"),
-        waivers: waivers.map(|w| root.join(w)),
-        principal: Principal::parse("ci:tollgate-ci").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides,
-        changed: None,
-        envelope: Default::default(),
-    };
+    let mut settings = CheckSettings::new(
+        paths.iter().map(|p| root.join(p)).collect(),
+        root.join("policies"),
+        Principal::parse("ci:tollgate-ci").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
+    settings.waivers = waivers.map(|w| root.join(w));
+    settings.overrides = overrides;
     let mut report = check::run(&settings).unwrap_or_else(|e| panic!("{paths:?}: {e}"));
     relativize(&mut report, &root);
     report
@@ -530,18 +525,12 @@ fn markdown_is_capped_for_a_pull_request_comment() {
 /// fixtures/unknown: one rule whose value is only known at apply, in both engines.
 fn with_unknowns() -> Report {
     let root = root();
-    let settings = CheckSettings {
-        paths: vec![root.join("fixtures/unknown/unknown")],
-        input_format: InputFormat::Auto,
-        policies: root.join("fixtures/unknown/policies"),
-        waivers: None,
-        principal: Principal::parse("ci:tollgate-ci").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides: vec![],
-        changed: None,
-        envelope: Default::default(),
-    };
+    let settings = CheckSettings::new(
+        vec![root.join("fixtures/unknown/unknown")],
+        root.join("fixtures/unknown/policies"),
+        Principal::parse("ci:tollgate-ci").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
     let mut report = check::run(&settings).unwrap();
     relativize(&mut report, &root);
     report

@@ -350,6 +350,8 @@ struct Shared {
     rules: Mutex<Vec<(Rule, Arc<RuleCounts>)>>,
     log: Mutex<Vec<Seen>>,
     forwarded: AtomicUsize,
+    /// Exchanges accepted and not yet finished (a held one included).
+    in_flight: AtomicUsize,
     errors: Mutex<Vec<String>>,
     /// Held while a conditional write (`If-None-Match` / `If-Match`) is forwarded: S3 applies
     /// one atomically, but moto 5.2.1 checks the condition and then writes, unlocked, on a
@@ -391,9 +393,19 @@ impl FaultProxy {
                         }
                         let Ok(conn) = conn else { continue };
                         let shared = Arc::clone(&shared);
-                        let _ = std::thread::Builder::new()
+                        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+                        let spawned = std::thread::Builder::new()
                             .name("fault-proxy-conn".to_owned())
-                            .spawn(move || serve(conn, upstream, &shared));
+                            .spawn({
+                                let shared = Arc::clone(&shared);
+                                move || {
+                                    serve(conn, upstream, &shared);
+                                    shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                                }
+                            });
+                        if spawned.is_err() {
+                            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+                        }
                     }
                 })
                 .expect("spawn the proxy thread")
@@ -432,6 +444,22 @@ impl FaultProxy {
     /// Every request so far, in the order their exchanges finished.
     pub fn log(&self) -> Vec<Seen> {
         self.shared.log.lock().expect("log lock").clone()
+    }
+
+    /// Waits until every exchange the proxy has accepted has finished (a held request
+    /// forwarded once its gate opened, even when its client has gone), or `limit` passes;
+    /// returns whether it settled. A request that was wholly sent before its client was killed
+    /// still reaches the server: a test that kills a client mid-call settles the proxy before
+    /// the next run, so the late request cannot land in the middle of that run.
+    pub fn settle(&self, limit: Duration) -> bool {
+        let start = std::time::Instant::now();
+        while self.shared.in_flight.load(Ordering::SeqCst) > 0 {
+            if start.elapsed() >= limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
     }
 
     /// Exchanges that failed inside the proxy (bad framing, upstream unreachable, …).

@@ -467,6 +467,20 @@ enum Parsed {
     Skipped,
 }
 
+/// The AWS provider's older names that are the same resource as a newer one (`aws_alb_listener`
+/// is `aws_lb_listener`): judged as the newer type, so one set of rules covers both spellings.
+/// (`aws_alb` keeps a registered type of its own.) The address keeps the name the plan gives.
+fn canonical_type(type_name: String) -> String {
+    match type_name.as_str() {
+        "aws_alb_listener" => "aws_lb_listener".to_owned(),
+        "aws_alb_listener_rule" => "aws_lb_listener_rule".to_owned(),
+        "aws_alb_listener_certificate" => "aws_lb_listener_certificate".to_owned(),
+        "aws_alb_target_group" => "aws_lb_target_group".to_owned(),
+        "aws_alb_target_group_attachment" => "aws_lb_target_group_attachment".to_owned(),
+        _ => type_name,
+    }
+}
+
 /// The values, unknown and sensitive marks, and actions of one entry, whichever part of the
 /// file it came from.
 struct EntryParts<'a> {
@@ -514,7 +528,7 @@ fn parse_entry(
             EntryParts {
                 address: e.address,
                 mode: e.mode,
-                type_name: e.type_name,
+                type_name: canonical_type(e.type_name),
                 values: if deleting {
                     e.change.before
                 } else {
@@ -539,7 +553,7 @@ fn parse_entry(
             EntryParts {
                 address: e.address,
                 mode: e.mode,
-                type_name: e.type_name,
+                type_name: canonical_type(e.type_name),
                 change: Ok(if read == Read::State {
                     Change::NoOp
                 } else {
@@ -897,18 +911,6 @@ fn inline_settings(type_name: &str, properties: Value, unknown: &Value) -> Value
                     Value::Array(rs) => rs
                         .iter()
                         .map(|r| {
-                            let transitions: Vec<Value> = match &r["transition"] {
-                                Value::Array(ts) => ts
-                                    .iter()
-                                    .map(|t| {
-                                        obj(vec![
-                                            ("days", present(&t["days"])),
-                                            ("storage_class", present(&t["storage_class"])),
-                                        ])
-                                    })
-                                    .collect(),
-                                _ => vec![],
-                            };
                             obj(vec![
                                 ("id", present(&r["id"])),
                                 ("enabled", present(&r["enabled"])),
@@ -922,14 +924,7 @@ fn inline_settings(type_name: &str, properties: Value, unknown: &Value) -> Value
                                     "abort_incomplete_multipart_upload_days",
                                     present(&r["abort_incomplete_multipart_upload_days"]),
                                 ),
-                                (
-                                    "transition",
-                                    if transitions.is_empty() {
-                                        Value::Null
-                                    } else {
-                                        Value::from(transitions)
-                                    },
-                                ),
+                                ("transition", lifecycle_transitions(&r["transition"])),
                             ])
                         })
                         .filter(|r| *r != Value::from(BTreeMap::<Value, Value>::new()))
@@ -961,8 +956,49 @@ impl<'de> DeserializeSeed<'de> for Shaped<'_> {
             PropType::Object(fields) => d.deserialize_any(ObjectShape(fields)),
             PropType::List(inner) => d.deserialize_any(ListShape(inner)),
             PropType::Json => StrictValue.deserialize(d).map(decode_json_string),
+            PropType::Bool | PropType::Int => StrictValue
+                .deserialize(d)
+                .map(|v| provider_string_scalar(v, self.0)),
             _ => StrictValue.deserialize(d),
         }
+    }
+}
+
+/// Some of the AWS provider's flags and numbers are strings in its schema, so a plan writes them
+/// as strings: `aws_launch_template`'s `ebs.encrypted = "true"`, its network interfaces'
+/// `associate_public_ip_address = "false"`, and `""` for "not set". They are read as the bool or
+/// integer they mean (as Terraform converts them); any other string stays a string, which the
+/// type check then refuses with its place.
+fn provider_string_scalar(v: Value, t: &PropType) -> Value {
+    let Value::String(s) = &v else { return v };
+    match (t, s.as_ref()) {
+        (_, "") => Value::Null,
+        (PropType::Bool, "true") => Value::from(true),
+        (PropType::Bool, "false") => Value::from(false),
+        (PropType::Int, text) => text.parse::<i64>().map_or(v.clone(), Value::from),
+        _ => v,
+    }
+}
+
+/// A lifecycle rule's `transition` blocks (inline on `aws_s3_bucket` or in
+/// `aws_s3_bucket_lifecycle_configuration`: the same fields), `null` when there are none.
+fn lifecycle_transitions(raw: &Value) -> Value {
+    let transitions: Vec<Value> = match raw {
+        Value::Array(ts) => ts
+            .iter()
+            .map(|t| {
+                obj(vec![
+                    ("days", present(&t["days"])),
+                    ("storage_class", present(&t["storage_class"])),
+                ])
+            })
+            .collect(),
+        _ => vec![],
+    };
+    if transitions.is_empty() {
+        Value::Null
+    } else {
+        Value::from(transitions)
     }
 }
 
@@ -1817,18 +1853,6 @@ fn apply_split(props: &Value, split_type: &str, raw: &Value) -> Value {
                 Value::Array(rs) => rs
                     .iter()
                     .map(|r| {
-                        let transitions: Vec<Value> = match &r["transition"] {
-                            Value::Array(ts) => ts
-                                .iter()
-                                .map(|t| {
-                                    obj(vec![
-                                        ("days", present(&t["days"])),
-                                        ("storage_class", present(&t["storage_class"])),
-                                    ])
-                                })
-                                .collect(),
-                            _ => vec![],
-                        };
                         obj(vec![
                             ("id", present(&r["id"])),
                             (
@@ -1846,14 +1870,7 @@ fn apply_split(props: &Value, split_type: &str, raw: &Value) -> Value {
                                     &first(&r["noncurrent_version_expiration"])["noncurrent_days"],
                                 ),
                             ),
-                            (
-                                "transition",
-                                if transitions.is_empty() {
-                                    Value::Null
-                                } else {
-                                    Value::from(transitions)
-                                },
-                            ),
+                            ("transition", lifecycle_transitions(&r["transition"])),
                         ])
                     })
                     .collect(),

@@ -424,6 +424,9 @@ pub struct CedarBundle {
     unknowns: BTreeMap<String, MetaRef>,
     /// The resource type each `forbid` policy is scoped to (`resource is T`), by id.
     typed: BTreeMap<String, String>,
+    /// The types an unscoped `forbid` policy tests for in its conditions (`resource is T && …
+    /// || resource is U && …`), by id: the only types it judges. Absent: it judges every type.
+    tested: BTreeMap<String, std::collections::BTreeSet<String>>,
     schema: Schema,
     not_permitted: MetaRef,
     authorizer: Authorizer,
@@ -479,6 +482,7 @@ impl CedarBundle {
         let mut policies = PolicySet::new();
         let mut metas = BTreeMap::new();
         let mut typed = BTreeMap::new();
+        let mut tested = BTreeMap::new();
         let mut texts: HashMap<String, (std::path::PathBuf, Arc<str>)> = HashMap::new();
         // Unknown policies whose metadata comes from their violation twin, resolved once every
         // policy is read: (policy-set id, rule id, the error if there is no twin, place).
@@ -593,6 +597,10 @@ impl CedarBundle {
                     | cedar_policy::ResourceConstraint::IsIn(t, _) = p.resource_constraint()
                 {
                     typed.insert(id.to_owned(), t.basename().to_owned());
+                } else if p.effect() == cedar_policy::Effect::Forbid
+                    && let Some(types) = tested_types(p)
+                {
+                    tested.insert(id.to_owned(), types);
                 }
                 policies.add(policy).map_err(|e| place(e.to_string()))?;
                 texts.insert(id.to_owned(), (file.clone(), text.clone()));
@@ -710,6 +718,7 @@ impl CedarBundle {
             metas,
             unknowns,
             typed,
+            tested,
             schema,
             not_permitted,
             authorizer: Authorizer::new(),
@@ -733,6 +742,17 @@ impl CedarBundle {
     /// The resource type a `forbid` policy is scoped to, if it names one.
     pub fn scope_type(&self, id: &str) -> Option<&str> {
         self.typed.get(id).map(String::as_str)
+    }
+
+    /// Whether the `forbid` policy `id` judges resources of `type_name`: it is scoped to that
+    /// type, or unscoped and tests for it (`resource is T`) in its conditions, or unscoped and
+    /// tests for no type at all.
+    pub fn judges(&self, id: &str, type_name: &str) -> bool {
+        match (self.typed.get(id), self.tested.get(id)) {
+            (Some(t), _) => t == type_name,
+            (None, Some(types)) => types.contains(type_name),
+            (None, None) => true,
+        }
     }
 
     pub fn schema(&self) -> &Schema {
@@ -1118,6 +1138,31 @@ fn forbid_meta(p: &Policy, id: &str, file: &Path) -> Result<PolicyMeta, String> 
         engine: EngineKind::Cedar,
         file: file.display().to_string(),
     })
+}
+
+/// The resource types an unscoped policy's conditions test for with `is` (`None` when they test
+/// for none), read from the policy's JSON form.
+fn tested_types(p: &cedar_policy::Policy) -> Option<std::collections::BTreeSet<String>> {
+    fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(t) = o
+                    .get("is")
+                    .and_then(|is| is.get("entity_type"))
+                    .and_then(serde_json::Value::as_str)
+                {
+                    out.insert(t.rsplit("::").next().unwrap_or(t).to_owned());
+                }
+                o.values().for_each(|x| walk(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let json = p.to_json().ok()?;
+    let mut out = std::collections::BTreeSet::new();
+    walk(json.get("conditions")?, &mut out);
+    (!out.is_empty()).then_some(out)
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use tollgate_engine::check::{self, CheckSettings};
-use tollgate_engine::import::InputFormat;
-use tollgate_engine::policy::{BundleOptions, Principal};
+use tollgate_engine::policy::Principal;
 use tollgate_engine::report::Report;
 
 pub fn root() -> PathBuf {
@@ -17,18 +16,12 @@ pub fn root() -> PathBuf {
 
 /// `tollgate check` on `paths` with the default bundle, as a CI identity, on a fixed date.
 pub fn check(paths: &[PathBuf]) -> Report {
-    let settings = CheckSettings {
-        paths: paths.to_vec(),
-        input_format: InputFormat::Auto,
-        policies: root().join("policies"),
-        waivers: None,
-        principal: Principal::parse("ci:plans").unwrap(),
-        today: NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
-        bundle: BundleOptions::default(),
-        overrides: vec![],
-        changed: None,
-        envelope: Default::default(),
-    };
+    let settings = CheckSettings::new(
+        paths.to_vec(),
+        root().join("policies"),
+        Principal::parse("ci:plans").unwrap(),
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    );
     check::run(&settings).unwrap_or_else(|e| panic!("{e}"))
 }
 

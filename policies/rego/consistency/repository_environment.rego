@@ -29,6 +29,12 @@ component_segment := tail[0][1] if {
 }
 
 deny contains msg if {
+	input.stack.repository == ""
+	msg := sprintf("stack %s has no repository name (give it with --repository or a tollgate.toml), so its environment cannot be checked against it", [input.stack.id])
+}
+
+deny contains msg if {
+	input.stack.repository != ""
 	count(parts) == 0
 	not component_segment
 	msg := sprintf("stack %s's repository %s matches no known naming pattern (aws-<region>-<environment>-<component>-main or <component>-<environment>-main), so its environment cannot be checked", [input.stack.id, input.stack.repository])
@@ -50,6 +56,7 @@ deny contains msg if {
 deny contains msg if {
 	count(parts) == 1
 	region := parts[0][1]
+	input.stack.region != ""
 	region != input.stack.region
 	msg := sprintf("stack %s is in %s but its repository %s is named for %s", [input.stack.id, input.stack.region, input.stack.repository, region])
 }

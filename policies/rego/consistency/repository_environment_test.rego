@@ -57,3 +57,8 @@ test_wrong_region_and_environment_both_reported if {
 	inp := stack({"repository": "aws-us-east-1-staging-fixture-main"})
 	count(repository_environment.deny) == 2 with input as inp
 }
+
+test_unknown_repository_denied_with_what_to_give if {
+	inp := stack({"repository": ""})
+	repository_environment.deny == {"stack fixture has no repository name (give it with --repository or a tollgate.toml), so its environment cannot be checked against it"} with input as inp
+}

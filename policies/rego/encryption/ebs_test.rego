@@ -69,3 +69,36 @@ test_template_not_judged_on_root_block_device if {
 	inp := fx.prod("runner-template", "aws_launch_template", {"root_block_device": {"encrypted": false}})
 	count(ebs.deny) == 0 with input as inp
 }
+
+launch_configuration(props) := fx.prod("workers", "aws_launch_configuration", object.union({
+	"name": "wer1-prod-workers",
+	"image_id": "ami-0c1c30571d2dae5c9",
+	"instance_type": "t3.small",
+}, props))
+
+test_launch_configuration_with_encrypted_devices_passes if {
+	count(ebs.deny) == 0 with input as launch_configuration({
+		"root_block_device": {"encrypted": true, "volume_size": 20},
+		"ebs_block_device": [{"device_name": "/dev/xvdb", "encrypted": true, "volume_size": 100}],
+	})
+}
+
+test_launch_configuration_with_an_unencrypted_device_denied if {
+	ebs.deny == {"fixture/workers (aws_launch_configuration) maps /dev/xvdb to an unencrypted volume"} with input as launch_configuration({
+		"root_block_device": {"encrypted": true},
+		"ebs_block_device": [{"device_name": "/dev/xvdb", "snapshot_id": "snap-1", "volume_size": 100}],
+	})
+}
+
+test_launch_configuration_with_an_unencrypted_root_denied if {
+	ebs.deny == {"fixture/workers (aws_launch_configuration) maps its root volume to an unencrypted volume"} with input as launch_configuration({"root_block_device": {"encrypted": false}})
+}
+
+test_launch_configuration_with_no_device_denied if {
+	ebs.deny == {"fixture/workers (aws_launch_configuration) declares no block device, so its root volume's encryption is left to the image"} with input as launch_configuration({})
+}
+
+test_launch_configuration_with_encryption_known_at_apply_is_unknown if {
+	count(ebs.deny) == 0 with input as launch_configuration({"root_block_device": {"encrypted": "(known after apply)"}})
+	count(ebs.unknown) == 1 with input as launch_configuration({"root_block_device": {"encrypted": "(known after apply)"}})
+}

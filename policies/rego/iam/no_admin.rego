@@ -32,6 +32,19 @@ deny contains msg if {
 	msg := sprintf("%s attaches the AWS-managed %s", [lib.name, lib.props.policy_arn])
 }
 
+deny contains msg if {
+	some arn in lib.managed_policy_arns
+	lib.admin_managed_policy(arn)
+	msg := sprintf("%s attaches the AWS-managed %s", [lib.name, arn])
+}
+
+unknown contains msg if {
+	count(deny) == 0
+	some arn in lib.managed_policy_arns
+	lib.unknown(arn)
+	msg := sprintf("%s attaches a policy whose ARN is only known at apply", [lib.name])
+}
+
 unknown contains msg if {
 	count(deny) == 0
 	some [place, raw] in lib.policy_documents

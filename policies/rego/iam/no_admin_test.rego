@@ -155,3 +155,36 @@ test_role_with_scoped_inline_policy_passes if {
 	})
 	count(no_admin.deny) == 0 with input as inp
 }
+
+test_managed_admin_policies_attached_by_arn_denied if {
+	every t in ["aws_iam_role", "aws_iam_user"] {
+		no_admin.deny == {sprintf("fixture/worker (%s) attaches the AWS-managed arn:aws:iam::aws:policy/AdministratorAccess", [t])} with input as fx.prod("worker", t, {"name": "worker", "managed_policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess", "arn:aws:iam::aws:policy/AdministratorAccess"]})
+		count(no_admin.deny) == 0 with input as fx.prod("worker", t, {"name": "worker", "managed_policy_arns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"]})
+	}
+}
+
+# From aws-cloudformation-templates' Config and DMS roles: named actions on a resource only
+# known at apply can never be administrator access.
+test_named_actions_on_an_unknown_resource_are_judged if {
+	inp := managed([{"Sid": "S", "Effect": "Allow", "Action": ["s3:GetBucketAcl", "s3:PutObject"], "Resource": "(known after apply)"}])
+	count(no_admin.deny) == 0 with input as inp
+	count(no_admin.unknown) == 0 with input as inp
+}
+
+test_admin_service_wildcard_on_an_unknown_resource_is_unknown if {
+	inp := managed([{"Sid": "S", "Effect": "Allow", "Action": "iam:*", "Resource": "(known after apply)"}])
+	count(no_admin.unknown) == 1 with input as inp
+}
+
+test_unknown_effect_is_unknown_only_where_the_actions_could_be_admin if {
+	count(no_admin.unknown) == 1 with input as managed([{"Sid": "S", "Effect": "(known after apply)", "Action": "*", "Resource": "*"}])
+	count(no_admin.unknown) == 0 with input as managed([{"Sid": "S", "Effect": "(known after apply)", "Action": "s3:GetObject", "Resource": "*"}])
+}
+
+test_a_managed_policy_arn_known_at_apply_is_unknown if {
+	inp := fx.prod("worker", "aws_iam_role", {"name": "worker", "managed_policy_arns": ["(known after apply)"]})
+	count(no_admin.deny) == 0 with input as inp
+	count(no_admin.unknown) == 1 with input as inp
+	# A whole list only known at apply (one marker, not a list) is read as one unknown ARN.
+	count(no_admin.unknown) == 1 with input as fx.prod("worker", "aws_iam_role", {"name": "worker", "managed_policy_arns": "(known after apply)"})
+}

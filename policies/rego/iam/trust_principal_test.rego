@@ -115,3 +115,17 @@ test_unknown_principal_is_unknown if {
 	count(trust_principal.deny) == 0 with input as inp
 	trust_principal.unknown == {"fixture/worker-role (aws_iam_role) has a trust statement whose principal or condition is only known at apply (statement 0)"} with input as inp
 }
+
+# From aws-cloudformation-templates' EKS and Firehose roles: a service principal is never
+# "anyone", whatever its name or condition resolves to at apply.
+test_service_principal_known_at_apply_is_judged if {
+	inp := role({"Effect": "Allow", "Principal": {"Service": ["(known after apply)", "eks.amazonaws.com"]}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "(known after apply)"}}})
+	count(trust_principal.deny) == 0 with input as inp
+	count(trust_principal.unknown) == 0 with input as inp
+}
+
+# A value only known at apply pins nobody yet: any principal with it fails (the strict way).
+test_condition_known_at_apply_on_any_principal_fails if {
+	inp := role({"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "(known after apply)"}}})
+	count(trust_principal.deny) == 1 with input as inp
+}

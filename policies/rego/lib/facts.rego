@@ -119,6 +119,13 @@ grants_admin if {
 	count(lib.admin_grants(st)) > 0
 }
 
+# A role's or user's policies attached by ARN (CloudFormation's ManagedPolicyArns, Terraform's
+# managed_policy_arns).
+grants_admin if {
+	some arn in lib.managed_policy_arns
+	lib.admin_managed_policy(arn)
+}
+
 default grants_sensitive_wildcard := false
 
 grants_sensitive_wildcard if {
@@ -136,6 +143,11 @@ unknown_grants if {
 unknown_grants if {
 	some st in statements
 	lib.unknown_statement(st)
+}
+
+unknown_grants if {
+	some arn in lib.managed_policy_arns
+	lib.unknown(arn)
 }
 
 iam_facts := {

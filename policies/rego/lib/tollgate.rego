@@ -447,14 +447,49 @@ service_grants(st, services) := {g |
 	g := sprintf("every %s action (%q) on every resource (%q)", [svc, a, r])
 }
 
-# A statement TG-IAM-001 cannot judge: its effect, actions or resources are only known at apply.
-unknown_statement(st) if unknown_within(object.get(st, "Effect", null))
+# A statement TG-IAM-001 cannot judge: what is only known at apply could decide whether it grants
+# administrator access. Its actions (or NotAction) unknown; its effect unknown while its actions
+# could be admin; its resources unknown while an action is every action of an admin-equivalent
+# service (`iam:*` is admin only on every resource). `s3:GetBucketAcl` on an unknown bucket is
+# never admin, whatever the bucket: judged, not unknown.
+unknown_statement(st) if {
+	not st.Effect == "Deny"
+	some key in ["Action", "NotAction"]
+	unknown_within(object.get(st, key, null))
+}
+
+unknown_statement(st) if {
+	unknown_within(object.get(st, "Effect", null))
+	could_grant_admin(st)
+}
 
 unknown_statement(st) if {
 	not st.Effect == "Deny"
-	some key in ["Action", "NotAction", "Resource", "NotResource"]
+	some key in ["Resource", "NotResource"]
 	unknown_within(object.get(st, key, null))
+	some a in as_list(object.get(st, "Action", []))
+	not every_action(a)
+	some svc in admin_services
+	every_action_of(a, svc)
 }
+
+# Its actions alone could make the statement administrator access (with Allow, on some resource).
+could_grant_admin(st) if {
+	some a in as_list(object.get(st, "Action", []))
+	some svc in admin_services
+	every_action_of(a, svc)
+}
+
+could_grant_admin(st) if st.NotAction
+
+# The policies a role or user attaches by ARN (CloudFormation's ManagedPolicyArns, Terraform's
+# managed_policy_arns): a list, or one value (a whole list only known at apply is one unknown).
+managed_policy_arns := as_list(v) if {
+	v := object.get(props, "managed_policy_arns", null)
+	v != null
+}
+
+managed_policy_arns := [] if object.get(props, "managed_policy_arns", null) == null
 
 # AWS-managed policies that grant administrator-level access when attached.
 admin_managed_policy(arn) if {
@@ -546,9 +581,37 @@ open_trust(st) := {w |
 	w := "any identity of the web-identity provider (no condition pins its `sub`)"
 }
 
-# A trust statement TG-IAM-002 cannot judge: who may assume it is only known at apply.
+# A trust statement TG-IAM-002 cannot judge: who may assume it is only known at apply. A
+# principal only known at apply (but a `Service`: a service is never "anyone"), or an effect or
+# condition only known at apply on a principal that could be anyone (`*`, NotPrincipal, a
+# web-identity provider). `Service: !Sub "${Name}.amazonaws.com"` is judged, not unknown.
 unknown_trust(st) if {
 	not st.Effect == "Deny"
-	some key in ["Effect", "Principal", "NotPrincipal", "Condition"]
-	unknown_within(object.get(st, key, null))
+	unknown_principal(st)
 }
+
+unknown_trust(st) if {
+	not st.Effect == "Deny"
+	some key in ["Effect", "Condition"]
+	unknown_within(object.get(st, key, null))
+	principal_could_be_anyone(st)
+}
+
+unknown_principal(st) if unknown(st.Principal)
+
+unknown_principal(st) if {
+	is_object(st.Principal)
+	some kind, v in st.Principal
+	kind != "Service"
+	unknown_within(v)
+}
+
+unknown_principal(st) if unknown_within(object.get(st, "NotPrincipal", null))
+
+principal_could_be_anyone(st) if any_principal(st.Principal)
+
+principal_could_be_anyone(st) if st.NotPrincipal
+
+principal_could_be_anyone(st) if web_identity(st)
+
+principal_could_be_anyone(st) if unknown_principal(st)

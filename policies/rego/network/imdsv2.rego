@@ -9,8 +9,8 @@ metadata := {
 	"family": "network",
 	"severity": "high",
 	"enforcement": "hard-mandatory",
-	"resource_types": ["aws_instance", "aws_launch_template"],
-	"description": "IMDSv1 answers any request from the instance, so one SSRF bug hands out the instance role's credentials; IMDSv2 needs a session token. Closest Checkov check: CKV_AWS_79 (IMDSv2 required): the same, for instances and launch templates.",
+	"resource_types": ["aws_instance", "aws_launch_template", "aws_launch_configuration"],
+	"description": "IMDSv1 answers any request from the instance, so one SSRF bug hands out the instance role's credentials; IMDSv2 needs a session token. Closest Checkov check: CKV_AWS_79 (IMDSv2 required): the same, for instances, launch templates and launch configurations.",
 	"rationale": "Server-side request forgery bugs are common in web applications; with IMDSv1 each one becomes a theft of the instance role's credentials.",
 	"remediation": "Set metadata_options.http_tokens = \"required\".",
 }

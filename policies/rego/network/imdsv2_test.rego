@@ -31,3 +31,10 @@ test_launch_template_both_ways if {
 	count(imdsv2.deny) == 0 with input as good
 	imdsv2.deny == {"fixture/runner-template (aws_launch_template) allows IMDSv1 (metadata_options.http_tokens: unset)"} with input as bad
 }
+
+test_launch_configuration_both_ways if {
+	good := fx.prod("workers", "aws_launch_configuration", {"name": "wer1-prod-workers", "metadata_options": {"http_tokens": "required"}})
+	bad := fx.prod("workers", "aws_launch_configuration", {"name": "wer1-prod-workers", "metadata_options": {"http_tokens": "optional"}})
+	count(imdsv2.deny) == 0 with input as good
+	imdsv2.deny == {"fixture/workers (aws_launch_configuration) allows IMDSv1 (metadata_options.http_tokens: optional)"} with input as bad
+}

@@ -9,7 +9,7 @@ metadata := {
 	"family": "network",
 	"severity": "high",
 	"enforcement": "hard-mandatory",
-	"resource_types": ["aws_instance", "aws_launch_template"],
+	"resource_types": ["aws_instance", "aws_launch_template", "aws_launch_configuration"],
 	"description": "Instances are reached through the load balancers or the bastion; a public address on anything else bypasses both. A flag only known at apply is `unknown`. Closest Checkov check: CKV_AWS_88 (EC2 instance with a public IP): the same, with the bastion stack (data.config.network.public_instance_stacks) excepted; launch templates' network interfaces judged too (Checkov: CKV_AWS_88 covers instances and launch templates alike).",
 	"rationale": "Each public address is a way in that skips the edge's TLS termination, filtering and logging; one known entry point, the bastion, keeps access auditable.",
 	"remediation": "Set associate_public_ip_address = false (network_interfaces[].associate_public_ip_address for launch templates) and reach the instance through the bastion or a load balancer.",

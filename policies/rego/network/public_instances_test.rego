@@ -62,3 +62,9 @@ test_unknown_public_ip_is_unknown if {
 	count(public_instances.deny) == 0 with input as inp
 	public_instances.unknown == {"fixture/app (aws_instance) has associate_public_ip_address only known at apply"} with input as inp
 }
+
+test_launch_configuration_with_public_address_denied if {
+	inp := fx.prod("workers", "aws_launch_configuration", {"name": "wer1-prod-workers", "associate_public_ip_address": true})
+	count(public_instances.deny) == 1 with input as inp
+	count(public_instances.deny) == 0 with input as fx.prod("workers", "aws_launch_configuration", {"name": "wer1-prod-workers", "associate_public_ip_address": false})
+}

@@ -164,6 +164,17 @@ pub(super) fn apply(
             Some(macro_help),
         )]);
     }
+    if let Some((at, path, ty)) = find_module(&root) {
+        return Err(vec![error(
+            file,
+            at,
+            &path,
+            format!(
+                "`{ty}` is a CloudFormation module: CloudFormation expands it into resources from the registry when it runs the template, so Tollgate cannot judge what it will deploy"
+            ),
+            Some(macro_help),
+        )]);
+    }
     let defaults = param_defaults(&root);
     let mut budget = MAX_FOR_EACH_OUTPUTS;
     root = for_each(file, root, "$", &defaults, notes, &mut budget)?;
@@ -184,6 +195,25 @@ pub(super) fn apply(
 // ---------------------------------------------------------------------------------------------
 // Pre-processors Tollgate does not run
 // ---------------------------------------------------------------------------------------------
+
+/// The first resource whose type is a registry module (`Org::Service::Thing::MODULE`).
+fn find_module(root: &Node) -> Option<(LineCol, String, String)> {
+    let resources = root.get("Resources")?;
+    let Kind::Map(entries) = &resources.value.kind else {
+        return None;
+    };
+    entries.iter().find_map(|r| {
+        let ty = r.value.get("Type")?;
+        match &ty.value.kind {
+            Kind::Str(s) if s.ends_with("::MODULE") => Some((
+                ty.value.at,
+                format!("$.Resources.{}.Type", r.key),
+                s.clone(),
+            )),
+            _ => None,
+        }
+    })
+}
 
 /// The first Rain directive: a key `Rain::…` / `Fn::Rain::…` (the JSON and YAML spellings).
 fn find_rain(n: &Node, path: String) -> Option<(LineCol, String, String)> {
