@@ -462,14 +462,20 @@ fn the_providers_older_alb_names_are_judged_as_the_lb_types() {
     // aws_alb_listener / aws_alb_target_group are the AWS provider's aliases of aws_lb_*: in
     // public plans (terraform-compliance's) they were left unjudged.
     let s = load_one("alb-aliases.plan.json");
-    assert_eq!(resource(&s, "http").type_name, "aws_lb_listener");
-    assert_eq!(resource(&s, "web").type_name, "aws_lb_target_group");
+    assert_eq!(
+        resource(&s, "aws_alb_listener.http").type_name,
+        "aws_lb_listener"
+    );
+    assert_eq!(
+        resource(&s, "aws_alb_target_group.web").type_name,
+        "aws_lb_target_group"
+    );
     let report = check(&[shape("alb-aliases.plan.json")]);
     assert!(
         report
             .findings
             .iter()
-            .any(|f| f.resource.as_deref() == Some("http")
+            .any(|f| f.resource.as_deref() == Some("aws_alb_listener.http")
                 && f.policy == "TG-ENC-013"
                 && f.fails()),
         "the HTTP listener that forwards is caught: {:?}",
@@ -487,7 +493,11 @@ fn the_providers_string_flags_are_read_as_the_flags_they_mean() {
     let maps = &lt.properties["block_device_mappings"];
     assert_eq!(maps[0]["ebs"]["encrypted"], Value::from(true));
     assert_eq!(maps[1]["ebs"]["encrypted"], Value::from(false));
-    assert_eq!(maps[0]["ebs"]["delete_on_termination"], Value::Null);
+    assert_eq!(
+        maps[0]["ebs"]["delete_on_termination"],
+        Value::Undefined,
+        "\"\" is unset"
+    );
     assert_eq!(
         lt.properties["network_interfaces"][0]["associate_public_ip_address"],
         Value::from(false)

@@ -19,8 +19,13 @@ retention := object.get(lib.props, "backup_retention_period", 0)
 
 deny contains msg if {
 	not enough_backups
-	msg := sprintf("%s keeps backups for %v days (minimum 7)", [lib.name, retention])
+	msg := sprintf("%s keeps backups for %v", [lib.name, retention_words])
 }
+
+# AWS keeps an unset period at its default, 1 day (7 for Aurora): not enough, and said so.
+retention_words := "the default period (backup_retention_period unset; minimum 7 days)" if {
+	object.get(lib.props, "backup_retention_period", null) == null
+} else := sprintf("%v days (minimum 7)", [retention])
 
 # A period not known until apply ("(known after apply)") is not known to be enough: fail closed.
 # (Compared as is, a string sorts above every number and would pass.)

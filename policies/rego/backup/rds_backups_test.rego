@@ -33,9 +33,9 @@ test_retention_just_below_minimum_denied if {
 	rds_backups.deny == {"fixture/db (aws_rds_cluster) keeps backups for 6 days (minimum 7)"} with input as cluster({"backup_retention_period": 6})
 }
 
-test_missing_retention_counts_as_zero if {
+test_missing_retention_is_the_default_and_not_enough if {
 	inp := fx.prod("db", "aws_rds_cluster", {"storage_encrypted": true, "deletion_protection": true})
-	rds_backups.deny == {"fixture/db (aws_rds_cluster) keeps backups for 0 days (minimum 7)"} with input as inp
+	rds_backups.deny == {"fixture/db (aws_rds_cluster) keeps backups for the default period (backup_retention_period unset; minimum 7 days)"} with input as inp
 }
 
 test_deletion_protection_off_denied if {

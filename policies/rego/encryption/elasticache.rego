@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_elasticache_replication_group"],
-	"description": "Cached data often holds sessions and tokens; without transit encryption it crosses the VPC in clear text. Closest Checkov checks: CKV_AWS_29 (at rest) and CKV_AWS_30/CKV_AWS_31 (in transit, auth token): the same for encryption; the auth token is not judged.",
+	"description": "Cached data often holds sessions and tokens; without transit encryption it crosses the VPC in clear text. Closest Checkov checks: CKV_AWS_29 (at rest) and CKV_AWS_30 (in transit): the same; CKV_AWS_31 (auth token, not judged here).",
 	"rationale": "Caches are read by many services; an attacker inside the VPC, or a misplaced snapshot, must not be able to read session tokens off the wire or off disk.",
 	"remediation": "Set at_rest_encryption_enabled = true and transit_encryption_enabled = true (both need a replacement of the group).",
 }

@@ -10,7 +10,7 @@ metadata := {
 	"severity": "low",
 	"enforcement": "advisory",
 	"resource_types": ["aws_cloudwatch_log_group"],
-	"description": "Without retention, logs are kept (and billed) forever. Closest Checkov check: CKV_AWS_338 (log retention at least a year): looser — any retention, advisory; a retention only known at apply fails.",
+	"description": "Without retention, logs are kept (and billed) forever. Closest Checkov check: CKV_AWS_338 (log retention at least a year): looser — any retention, advisory — and stricter on 0 (\"never expire\" fails here, passes Checkov); a retention only known at apply fails.",
 	"rationale": "Unbounded retention grows cost without limit and keeps personal data longer than the privacy policy allows; a stated retention makes both deliberate.",
 	"remediation": "Set retention_in_days (e.g. 90, or 365 for audit logs).",
 }

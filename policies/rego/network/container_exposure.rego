@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_ecs_service", "aws_ecs_task_definition"],
-	"description": "An ECS service does not set network_configuration.assign_public_ip = true (tasks are reached through a load balancer); a task definition does not use network_mode = \"host\" (which bypasses the task's own security groups). Closest Checkov checks: CKV_AWS_333 (ECS services do not assign public IPs) and CKV_AWS_249/CKV_AWS_97 (task definition settings): the same for public IPs; the host-network check is Tollgate's.",
+	"description": "An ECS service does not set network_configuration.assign_public_ip = true (tasks are reached through a load balancer); a task definition does not use network_mode = \"host\" (which bypasses the task's own security groups). Closest Checkov checks: CKV_AWS_333 (ECS services do not assign public IPs): the same; CKV_AWS_249 (execution and task roles differ, not judged here) and CKV_AWS_97 (EFS volumes encrypted in transit, not judged here) judge other task definition settings; the host-network check is Tollgate's.",
 	"rationale": "A task with a public address answers the internet on every port its security group allows; host networking gives a container the instance's network and every other task's traffic.",
 	"remediation": "Set assign_public_ip = false and put the service behind a load balancer; use network_mode = \"awsvpc\".",
 }

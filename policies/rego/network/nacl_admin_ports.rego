@@ -10,7 +10,7 @@ metadata := {
 	"severity": "high",
 	"enforcement": "hard-mandatory",
 	"resource_types": ["aws_network_acl_rule"],
-	"description": "An ingress allow rule from 0.0.0.0/0 or ::/0 whose ports include 22 or 3389 — protocol -1/all (every port), or tcp (6) with a port range covering them; an unset range means every port — is denied. Security groups are judged by TG-NET-001/002; this is the subnet-level layer. Inline rules of aws_network_acl are not judged yet. Closest Checkov checks: CKV_AWS_229 (port 21), CKV_AWS_230 (20), CKV_AWS_231 (3389), CKV_AWS_232 (22): the same for 22 and 3389.",
+	"description": "An ingress allow rule from 0.0.0.0/0 or ::/0 whose ports include 22 or 3389 — protocol -1/all (every port), or tcp (6) with a port range covering them; an unset range means every port — is denied. Security groups are judged by TG-NET-001/002; this is the subnet-level layer. Inline rules of aws_network_acl are not judged yet. Closest Checkov checks: CKV_AWS_231 (3389) and CKV_AWS_232 (22): the same; CKV_AWS_229 (port 21, not judged here) and CKV_AWS_230 (port 20, not judged here).",
 	"rationale": "Network ACLs are the last layer before the security groups; an open admin port here removes it for every instance in the subnet.",
 	"remediation": "Allow SSH and RDP only from the VPN or bastion ranges, or not at all at the subnet level.",
 }
